@@ -8,7 +8,8 @@ Prints build time, index size and in-process latency p50/p95/p99 (ms) of `search
 (query building + scored top-N + id mapping, one reused searcher per thread; the app's per-generation
 result cache is bypassed, so every figure is a real search) and of `search.index.search_page` (what
 the search page asks: top 24 + match count + facet counts), overall and per kind
-of query (Chinese, two words, pinyin, initials, mixed tokens, filters). Targets on the 2-core
+of query (Chinese, two words, pinyin, initials, mixed tokens, filters; and, apart from ALL, one
+pinyin syllable, which finds the names with that character inside a word). Targets on the 2-core
 machine: p95 <= 10 ms at 10,000 products, <= 30 ms at 100,000. Each figure is given twice: wall
 clock, and the CPU time of this process (`time.process_time`), which a busy shared machine inflates
 much less (a query is single-threaded CPU work; the wall clock adds the time spent waiting for a core).
@@ -159,6 +160,15 @@ def queries(count: int, seed: int = 11) -> list[tuple[str, str, dict | None]]:
     return out
 
 
+def syllable_queries(count: int, seed: int = 13) -> list[tuple[str, str, dict | None]]:
+    """(kind, q, filters): one syllable of a product word's character (dan, ji, cha, ...), which
+    finds the names with that character inside a word. Drawn apart from `queries`, so that the
+    mix above stays the same from one version to the next."""
+    rnd = random.Random(seed)
+    sounds = sorted({search.word_pinyin(ch)[0] for w in PRODUCTS if len(w) > 1 for ch in w})
+    return [("syllable", rnd.choice(sounds), None) for _ in range(count)]
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -233,7 +243,7 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
             t0 = time.perf_counter()
             eng.write(lambda w: [w.add_document(**d) for d in docs], create=True, limitmb=256)
             t_build = time.perf_counter() - t0
-        qs = queries(nq)
+        qs = queries(nq) + syllable_queries(max(1, nq // 10))
         rss0 = rss_mb()
         t0 = time.perf_counter()
         search.search_ids("腌菜", path=path)
@@ -241,7 +251,7 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
         rss_open = rss_mb() - rss0
         for _kind, q, f in qs:  # warm-up pass
             search.search_ids(q, filters=f, path=path, cache=False)
-        print(f"\n== {n:,} products, {nq} queries ==")
+        print(f"\n== {n:,} products, {nq} queries + {len(qs) - nq} syllables ==")
         print(
             f"jieba load {t_jieba:.2f} s | documents (jieba + pinyin) {t_docs:.1f} s | "
             f"index add+commit {t_build:.1f} s | size {dir_size(path) / 1e6:.1f} MB | "
@@ -270,15 +280,15 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
                 ids = fn(q, f)
                 ms, cms = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
                 hits += bool(ids)
-                for k in (kind, "ALL"):
+                for k in (kind, "ALL") if kind != "syllable" else (kind,):  # ALL: the fixed mix
                     wall.setdefault(k, []).append(ms)
                     cpu.setdefault(k, []).append(cms)
-            print(f"-- {title} | queries with hits {hits}/{nq}")
+            print(f"-- {title} | queries with hits {hits}/{len(qs)}")
             print(
                 f"{'kind':<10} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7}  (ms wall) | {'p50':>7} {'p95':>7} "
                 f"{'p99':>7}  (ms CPU of this process)"
             )
-            for kind in ["ALL", "chinese", "two_words", "pinyin", "initials", "mixed", "filtered"]:
+            for kind in ["ALL", "chinese", "two_words", "pinyin", "initials", "mixed", "filtered", "syllable"]:
                 v, c = wall.get(kind, []), cpu.get(kind, [])
                 if v:
                     print(

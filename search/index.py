@@ -35,6 +35,10 @@ Fields are chosen for cheap query shapes:
   field, so a query word is ONE term (no per-field OR groups).
 - `py`: pinyin of every name/place word, full and initials, of every run of up to `PINYIN_SPAN`
   consecutive words (`yancailihe` for 腌菜礼盒, `meidoufu` for 霉豆腐), and of the whole name.
+- `pyc`: pinyin inside the words of the name: each character's syllable (`dan` for 鸡蛋's 蛋) and
+  the full pinyin and initials of each run of 2..`MAX_INNER` characters inside a longer word, minus
+  the document's `py` terms. Its matches score at `INNER_BOOST`: after any whole-word, prefix or
+  Chinese match of the same query word.
 - `ng`: CJK unigrams and bigrams of name and places: the recall backstop for words jieba segments
   differently in a query than in a document, and for one-character queries.
 - `pre`: edge n-grams of the name, its pinyin and initials: a typed prefix is one term (suggestions,
@@ -46,9 +50,10 @@ Fields are chosen for cheap query shapes:
 Queries are built from tokens, never by a query parser, so `*`, `"`, `:`, `AND`, brackets or control
 characters are just text. Each query word becomes a single term (or a small OR of its synonyms; a
 pinyin word: its pinyin term, a prefix when that term is unknown, or the pinyin words it runs
-together), and words are ANDed. Partial matches: a word that matches nothing in the index is left
-out, and when the words that do match never occur together, they are ORed (a document matching more
-of them scores higher); either way the result is marked partial (`is_partial`).
+together; and, ranked below any of those, a syllable inside a word), and words are ANDed. Partial
+matches: a word that matches nothing in the index is left out, and when the words that do match
+never occur together, they are ORed (a document matching more of them scores higher); either way
+the result is marked partial (`is_partial`).
 
 Evaluation and speed (figures in bench/README.md, measured with `bench/search_bench.py`):
 
@@ -339,6 +344,38 @@ def pinyin_terms(*texts: str, spans: bool = True) -> list[str]:
     return sorted({t for t in out if t})
 
 
+MAX_INNER = 4  # characters: the longest run inside a word whose pinyin goes to `pyc`
+INNER_BOOST = 0.05  # a `pyc` match scores at most INNER_BOOST * (ln(documents / 2) + 1): below 1
+
+
+def inner_runs(word: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of the runs of characters inside `word` whose pinyin `pyc` holds: each single
+    character and each run of 2..MAX_INNER characters, never the whole word (that is `py`'s)."""
+    n = len(word)
+    for i in range(n):
+        for j in range(i + 1, min(n, i + MAX_INNER) + 1):
+            if j - i < n:
+                yield i, j
+
+
+def inner_pinyin_terms(text: str) -> list[str]:
+    """Pinyin tokens for the `pyc` field: of the characters inside the words of `text` (accurate
+    mode), each character's syllable (鸡蛋 -> ji, dan) and, for each run of 2..MAX_INNER characters
+    inside a longer word, its full pinyin and initials (咸鸭蛋 -> xianya, xy, yadan, yd). Syllables
+    are read in their word's context (`pinyin.syllables`). A one-character word is a whole word: its
+    pinyin is in `py`. Single letters (one character's initial) are never terms: too many words."""
+    out: set[str] = set()
+    jb = writer_segmenter()
+    for run in _CJK_RUN.findall(normalize(text)):
+        for word in jb.lcut(run):
+            sounds = pinyin.syllables(word) if len(word) > 1 else ()
+            for i, j in inner_runs(word) if sounds else ():
+                out.add("".join(sounds[i:j]))
+                if j - i > 1:
+                    out.add("".join(s[0] for s in sounds[i:j]))
+    return sorted(out)
+
+
 MAX_PREFIX = 16
 
 
@@ -433,6 +470,7 @@ def _whoosh_schema():
         name=STORED,
         text=TEXT(analyzer=WordTokenizer(index_words), phrase=False),
         py=KEYWORD(scorable=True),
+        pyc=KEYWORD(scorable=True),
         pre=KEYWORD,
         ng=TEXT(analyzer=WordTokenizer(_grams), phrase=False),
         category=ID(sortable=True),
@@ -758,8 +796,10 @@ def reset_engines() -> None:
 def _pinyin_fields(name: str, village: str, township: str) -> dict:
     name_py = pinyin_terms(name, spans=False)
     place_py = pinyin_terms(village, township, spans=False)
+    py = set(pinyin_terms(name)) | set(place_py)
     return {
-        "py": " ".join(sorted(set(pinyin_terms(name)) | set(place_py))),
+        "py": " ".join(sorted(py)),
+        "pyc": " ".join(t for t in inner_pinyin_terms(name) if t not in py),  # the name's only, not places'
         "pre": " ".join(prefix_terms(name, pinyin=name_py + place_py)),
     }
 
@@ -1126,6 +1166,8 @@ def _unit_query(reader, unit: Unit):
         split = _pinyin_split(reader, word)
         if split is not None:
             options.append(split)
+    if _df(reader, "pyc", word):  # a syllable inside a word of a name (dan: 鸡蛋): ranked after the above
+        options.append(Term("pyc", word, boost=INNER_BOOST))
     if not options:
         return None
     return options[0] if len(options) == 1 else Or(options)
@@ -1199,11 +1241,13 @@ def _ensure_index(eng: Engine) -> bool:
 
 def _outdated(eng: Engine) -> bool:
     """An index written before the facet fields were columns, before it held every variant's price
-    (`prices`), or without a vocabulary file."""
+    (`prices`), before it held the pinyin inside words (`pyc`), or without a vocabulary file."""
     schema = eng.index().schema
     columns = (*FACET_FIELDS, "prices")
-    return any(f not in schema or getattr(schema[f], "column_type", None) is None for f in columns) or not (
-        os.path.exists(eng.vocabulary_path())
+    return (
+        any(f not in schema or getattr(schema[f], "column_type", None) is None for f in columns)
+        or "pyc" not in schema
+        or not os.path.exists(eng.vocabulary_path())
     )
 
 
@@ -1552,6 +1596,8 @@ class Highlighter:
                     for t in latin
                 ):
                     spans.append((s, e))
+                elif len(word) > 1:
+                    spans.extend((s + i, s + j) for i, j in self.inner(word))
         spans.sort()
         merged: list[tuple[int, int]] = []
         for s, e in spans:
@@ -1560,6 +1606,18 @@ class Highlighter:
             else:
                 merged.append((s, e))
         return merged
+
+    def inner(self, word: str) -> list[tuple[int, int]]:
+        """Runs of characters inside `word` whose pinyin is a Latin word of the query (the `pyc` rule:
+        one syllable, or the full pinyin or initials of a few characters): 鸡蛋's 蛋 for `dan`."""
+        sounds = [pinyin.reader_pinyin(ch) for ch in word]
+        found = []
+        for i, j in inner_runs(word):
+            full = "".join(p[0] for p in sounds[i:j])
+            initials = "".join(p[1] for p in sounds[i:j]) if j - i > 1 else None
+            if full in self.latin or initials in self.latin:
+                found.append((i, j))
+        return found
 
     def __call__(self, text: str) -> Markup:
         """`text` as safe HTML with the matches in <mark>: each piece escaped, then marked."""

@@ -42,6 +42,17 @@ def computed(word: str) -> tuple[str, str]:
     return re.sub(r"[^a-z0-9]", "", full), re.sub(r"[^a-z0-9]", "", initials)
 
 
+@lru_cache(maxsize=100_000)
+def syllables(word: str) -> tuple[str, ...]:
+    """The full pinyin of each character of a CJK word, read in the word's context with pypinyin
+    (index writer only): 咸鸭蛋 -> ('xian', 'ya', 'dan'). () when pypinyin does not give one
+    syllable per character."""
+    from pypinyin import lazy_pinyin
+
+    out = tuple(re.sub(r"[^a-z0-9]", "", p.lower()) for p in lazy_pinyin(word))
+    return out if len(out) == len(word) and all(out) else ()
+
+
 def word_pinyin(word: str) -> tuple[str, str]:
     """(full pinyin, initials) of a word: from the index's table, else computed with pypinyin."""
     hit = _table.get(word)

@@ -1,7 +1,7 @@
 """Relevance test set: on the demo data (`flask seed-demo`, plus a product the demo lacks), each query
-must rank the named items in its top 5. Chinese words, full pinyin, initials, pinyin typed together
-across words, synonyms, the partial-match fallback and tourism listings. Add a row when a query a
-buyer types finds the wrong thing; docs/search.md explains the table."""
+must rank the named items in its top 5. Chinese words, full pinyin, initials, one syllable inside a
+word, pinyin typed together across words, synonyms, the partial-match fallback and tourism listings.
+Add a row when a query a buyer types finds the wrong thing; docs/search.md explains the table."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ CASES = [
     ("yc", "product", ["三江腌菜"], False),
     ("by", "product", ["南安板鸭"], False),
     ("tjd", "product", ["土鸡蛋"], False),
+    # one syllable inside a word of a name (蛋 in 鸡蛋 and 味蛋)
+    ("dan", "product", ["土鸡蛋", "南昌味蛋20枚"], False),
+    ("mei", "product", ["红星村红颜草莓2斤"], False),
     # pinyin typed together across words
     ("yancailihe", "product", ["三江腌菜"], False),
     ("meidoufu", "product", ["农家霉豆腐400克"], False),
