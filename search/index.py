@@ -37,8 +37,8 @@ Fields are chosen for cheap query shapes:
   consecutive words (`yancailihe` for 腌菜礼盒, `meidoufu` for 霉豆腐), and of the whole name.
 - `pyc`: pinyin inside the words of the name: each character's syllable (`dan` for 鸡蛋's 蛋) and
   the full pinyin and initials of each run of 2..`MAX_INNER` characters inside a longer word, minus
-  the document's `py` terms. Its matches score at `INNER_BOOST`: after any whole-word, prefix or
-  Chinese match of the same query word.
+  the document's `py` terms. Its matches score at `INNER_BOOST`: after any other match of the
+  same query word (its `py` term, a Latin word of `text`, a `pre` prefix).
 - `ng`: CJK unigrams and bigrams of name and places: the recall backstop for words jieba segments
   differently in a query than in a document, and for one-character queries.
 - `pre`: edge n-grams of the name, its pinyin and initials: a typed prefix is one term (suggestions,
@@ -345,7 +345,8 @@ def pinyin_terms(*texts: str, spans: bool = True) -> list[str]:
 
 
 MAX_INNER = 4  # characters: the longest run inside a word whose pinyin goes to `pyc`
-INNER_BOOST = 0.05  # a `pyc` match scores at most INNER_BOOST * (ln(documents / 2) + 1): below 1
+INNER_BOOST = 0.05  # a `pyc` match scores at most INNER_BOOST * (ln(documents / 2) + 1): below 1, any other
+# match's least, up to 10^8 documents (SaturatedTf, one occurrence; `py` matches are boosted 2)
 
 
 def inner_runs(word: str) -> Iterable[tuple[int, int]]:
