@@ -120,14 +120,14 @@ def test_the_search_page_says_when_it_shows_partial_matches(demo, client):
 
 def test_a_query_of_spaces_alone_is_the_whole_list_not_a_search_for_nothing(demo, client):
     html = client.get("/search", query_string={"q": "   "}).get_data(as_text=True)
-    assert "<h1>全部商品</h1>" in html and "搜索：</h1>" not in html
+    assert '<h1 class="query-title">全部商品</h1>' in html and "搜索：</h1>" not in html
     typed = client.get("/search", query_string={"q": " 腌菜 "}).get_data(as_text=True)
-    assert "<h1>搜索：腌菜</h1>" in typed
+    assert '<h1 class="query-title">搜索：腌菜</h1>' in typed
     # a control character (a NUL pasted or sent by a bot) is no text: not echoed into the title and heading
     nul = client.get("/search", query_string={"q": "\x00"}).get_data(as_text=True)
-    assert "<h1>全部商品</h1>" in nul and "\x00" not in nul
+    assert '<h1 class="query-title">全部商品</h1>' in nul and "\x00" not in nul
     inside = client.get("/search", query_string={"q": "腌\x00菜"}).get_data(as_text=True)
-    assert "<h1>搜索：腌菜</h1>" in inside and "\x00" not in inside
+    assert '<h1 class="query-title">搜索：腌菜</h1>' in inside and "\x00" not in inside
 
 
 def test_the_api_says_when_it_returns_partial_matches(demo, client):
