@@ -69,6 +69,11 @@ def test_a_sale_names_its_product_lots_split_households_refunds_and_payouts(clie
     html = client.get(f"/county/sales/{l2.id}").get_data(as_text=True)
     assert "破损" in html and f"#{refund.id}" in html and "冲销" in _text(html)
     assert html.count('class="household"') == 2
+    # a cash refund still in the till is said as the station's desk says it, not as the word `owed`
+    refund.state = "owed"
+    commit()
+    html = client.get(f"/county/sales/{l2.id}").get_data(as_text=True)
+    assert "<td>待退还</td>" in html and ">owed<" not in html
 
     # English too
     text = _text(client.get(f"/county/sales/{l1.id}?lang=en").get_data(as_text=True))
