@@ -54,7 +54,7 @@ MESSAGES = {
         "%(later)s 已日结（清点的是当时手中的全部现金），之前 %(day)s 的现金账不能再日结或记账"
     ),
     "cash_refund_not_found": N_("没有这笔现金退款"),
-    "cash_held_by_host": N_("到店付款的现金在接待户手中，不能在此退款"),
+    "cash_held_by_host": N_("到店支付的现金在接待户手中，不能在此退款"),
     "cash_not_received": N_("应收现金 %(due)s：收齐后在「收到现金」填写 %(due)s 再交付（找给顾客的零钱不算在内）"),
     "cash_note_too_long": N_("原因或说明最多 %(max)s 个字，请删减后再提交"),
     "close_future_day": N_("不能为将来的日期日结"),

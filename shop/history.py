@@ -116,7 +116,7 @@ def history_of(obj) -> list[StatusEvent]:
 #: Notes typed by a person (a refund reason, a cancel reason) are shown as they were typed.
 NOTE_LABELS = {
     "paid": _l("已付款"),
-    "pay on arrival": _l("到店付款"),
+    "pay on arrival": _l("到店支付"),
     "cash received": _l("已收现金"),
     "payment window passed": _l("付款期限已过"),
     "not collected in time": _l("逾期未取货"),

@@ -23,8 +23,8 @@ from tests.tourism.factories import make_booking, make_listing
 
 
 def test_the_checks_catch_what_they_are_for():
-    assert english_ui_on_zh(["到店付款 · pay on arrival", "The CSRF token is invalid.", "10 per 1 minute"]) == [
-        "到店付款 · pay on arrival",
+    assert english_ui_on_zh(["到店支付 · pay on arrival", "The CSRF token is invalid.", "10 per 1 minute"]) == [
+        "到店支付 · pay on arrival",
         "The CSRF token is invalid.",
         "10 per 1 minute",
     ]
@@ -132,7 +132,7 @@ def test_registry_notes_are_translated_for_an_english_reader(app):
             not CJK.search(note_text("buyer canceled")) and note_text("cash received ¥56.40") == "Cash received ¥56.40"
         )
     with app.test_request_context("/"), force_locale("zh_CN"):
-        assert note_text("cash received ¥56.40") == "已收现金 ¥56.40" and note_text("pay on arrival") == "到店付款"
+        assert note_text("cash received ¥56.40") == "已收现金 ¥56.40" and note_text("pay on arrival") == "到店支付"
 
 
 # --- every page each role reaches -----------------------------------------------------------------

@@ -37,7 +37,7 @@ def cancel_from_my_orders(tourist, live_server, code: str) -> None:
     main = page.locator("main")
     tourist.goto("/orders")
     row = main.locator("li.order-row").filter(has_text=STAY).first
-    expect(row).to_contain_text(tourist.t("到店付款"))
+    expect(row).to_contain_text(tourist.t("到店支付"))
     expect(row).not_to_contain_text(tourist.t("货到付款"))
     tourist.step("my orders: the booking")
     tourist.submit_and_wait(lambda: row.get_by_role("link").first.click())

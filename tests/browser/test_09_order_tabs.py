@@ -1,5 +1,5 @@
 """Journey: a buyer opens 我的订单 and taps its tabs: each tab lists the orders its state puts there,
-with the item names and thumbnails (a stay booked to pay on arrival under 待使用, saying 到店付款); the
+with the item names and thumbnails (a stay booked to pay on arrival under 待使用, saying 到店支付); the
 tabs are thumb-sized on a phone. The buyer asks a refund of the
 delivered order (申请退款 a 44 px target, its reason a field the line's width), which 退款售后 then
 lists, and the station reads the request: each 货品去向 choice a
@@ -80,7 +80,7 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
     buyer.submit_and_wait(lambda: to_use.click())
     expect(to_use).to_have_attribute("aria-current", "page")
     expect(main.locator(".order-row")).to_have_count(1)
-    expect(main.locator(".order-row").filter(has_text=stay)).to_contain_text(buyer.t("到店付款"))
+    expect(main.locator(".order-row").filter(has_text=stay)).to_contain_text(buyer.t("到店支付"))
     page.wait_for_function(
         "() => { const a = document.querySelector('.order-tabs a[aria-current=page]'), r = a.getBoundingClientRect();"
         " const row = a.parentElement.getBoundingClientRect(), next = a.nextElementSibling.getBoundingClientRect();"

@@ -139,5 +139,5 @@ def test_the_placed_mail_of_a_stay_paid_on_arrival_says_pay_on_arrival_not_cash_
     checkout = {"form_token": new_form_token(), "payment_method": "arrival"}
     assert client.post("/checkout", data=checkout).status_code in (302, 303)
     [body] = [body for subject, body in mails_to(caplog, "stay-mail@test.cn") if "订单已提交" in subject]
-    assert "到店付款。" in body
+    assert "到店支付。" in body
     assert "货到付款" not in body and "运费" not in body

@@ -667,7 +667,7 @@ def test_web_checkout_of_one_stay_alone_offers_arrival_when_the_listing_allows_i
     assert order.status == "confirmed" and order.booking is not None and order.booking.status == "confirmed"
     assert order.shipments == [] and order.total_fen == int(total)
     detail = client.get(f"/orders/{order.code}").get_data(as_text=True)
-    assert order.booking.confirmation_code in detail and "到店付款" in detail
+    assert order.booking.confirmation_code in detail and "到店支付" in detail
     assert "商品合计" not in detail and "预订合计" in detail, "a stay alone sells no 商品"
 
 

@@ -104,7 +104,7 @@ def test_the_order_history_lists_the_order_and_its_payment_in_the_order_things_h
 
 def test_a_stay_paid_on_arrival_says_it_is_still_to_pay_not_created(client, auth, db):
     """The payment of a stay paid on arrival stays `created` until the host takes the cash; the buyer's
-    page says 到店付款 · 待支付 (Pay on arrival · Awaiting payment), not the internal 已创建 (Created)."""
+    page says 到店支付 · 待支付 (Pay on arrival · Awaiting payment), not the internal 已创建 (Created)."""
     listing = make_listing(name="罗渡山居", units=1, pay_on_arrival=True)
     buyer = make_user()
     auth.login(buyer)
@@ -119,7 +119,7 @@ def test_a_stay_paid_on_arrival_says_it_is_still_to_pay_not_created(client, auth
     payment = " ".join(
         re.sub(r"<[^>]+>", " ", re.search(r'<section class="card payment">.*?</p>', detail, re.S).group(0)).split()
     )
-    assert "到店付款 · 待支付" in payment and "已创建" not in payment, payment
+    assert "到店支付 · 待支付" in payment and "已创建" not in payment, payment
     english = client.get(res.headers["Location"] + "?lang=en").get_data(as_text=True)
     payment = re.search(r'<section class="card payment">.*?</p>', english, re.S).group(0)
     assert "Awaiting payment" in payment and "Created" not in payment, payment

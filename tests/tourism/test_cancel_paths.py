@@ -50,9 +50,9 @@ def test_my_orders_shows_a_booking_as_a_booking(client, db, auth):
     [booking] = _bookings(db)
     html = client.get("/orders").get_data(as_text=True)
     assert "罗渡农家乐" in html and _day(10).isoformat() in html and _day(12).isoformat() in html
-    assert "到店付款" in html and "货到付款" not in html and "2 人" in html
+    assert "到店支付" in html and "货到付款" not in html and "2 人" in html
     detail = client.get(f"/orders/{booking.order.code}").get_data(as_text=True)
-    assert "罗渡农家乐" in detail and booking.code in detail and "到店付款" in detail
+    assert "罗渡农家乐" in detail and booking.code in detail and "到店支付" in detail
     assert "货到付款" not in detail and "收货地址" not in detail and "运费" not in detail
     assert "pay on arrival" not in detail  # the history note is shown in the reader's language
     # the order page offers the booking's own confirmation step, not a one-tap POST

@@ -83,7 +83,7 @@ def test_confirmed_bookings_not_yet_used_are_to_use_paid_or_paid_on_arrival(clie
     order = re.findall(r'data-tab="(\w+)"', html)
     assert order.index("to_use") == order.index("to_receive") + 1 == order.index("to_review") - 1
     row = html[html.index(on_arrival["id"]) :].split("</li>")[0]
-    assert "罗渡山居" in row and "到店付款" in row, "the row says the stay is paid at the host's"
+    assert "罗渡山居" in row and "到店支付" in row, "the row says the stay is paid at the host's"
     english = client.get("/orders?tab=to_use&lang=en").get_data(as_text=True)
     assert re.search(r'data-tab="to_use"[^>]*>\s*To use', english)
 
