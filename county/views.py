@@ -790,7 +790,14 @@ def payouts_index():
                 now=now_utc(),
             )
             commit()
-            flash(_("发放批次已生成") if result.created else _("该期间已有发放批次，已为您打开"), "success")
+            # a batch already there says when it was made: a double tap's second POST (or another officer's
+            # batch) is not read as a batch made long ago, nor as a second one
+            said = (
+                _("发放批次已生成")
+                if result.created
+                else _("该期间的发放批次已于 %(t)s 生成，已为您打开", t=local_dt(result.batch.created_at))
+            )
+            flash(said, "success")
             return redirect(url_for("county.payout_detail", batch_id=result.batch.id))
         except DomainError as exc:  # a bad period, or nothing payable (the service says why)
             rollback()

@@ -590,3 +590,19 @@ def test_a_refund_after_the_batch_took_the_credit_is_said_beside_the_batch_part(
     client.get("/?lang=en")
     english = client.get(f"/county/households/{a.id}").get_data(as_text=True)
     assert f"{yuan(in_batch)} is in a payout batch; a refund of {yuan(in_batch - payable)}" in english
+
+
+def test_a_second_post_of_the_same_period_says_when_its_batch_was_made(client, auth, county_user, world, db):
+    """A double tap on 生成发放批次 (or another officer's batch of the period): the second POST opens the batch
+    made by the first and says when it was made, not 该期间已有发放批次 as if it were an old one; one batch."""
+    from shop.filters import local_dt
+
+    _set_accounts(client, auth, county_user, world)
+    first = client.post("/county/payouts", data=PERIOD, follow_redirects=True).get_data(as_text=True)
+    assert "发放批次已生成" in first
+    second = client.post("/county/payouts", data=PERIOD)
+    batch = db.session.scalars(sa.select(PayoutBatch)).one()
+    assert second.headers["Location"].endswith(f"/county/payouts/{batch.id}")
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert f"该期间的发放批次已于 {local_dt(batch.created_at)} 生成，已为您打开" in page
+    assert "该期间已有发放批次" not in page
