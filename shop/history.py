@@ -141,6 +141,7 @@ NOTE_LABELS = {
     "picked up": _l("已自提"),
     "received": _l("自提站点已收货"),
     "pickup unlocked": _l("取货码已解锁"),
+    "wrong pickup code": _l("取货码错误"),
     "returned to the packing station": _l("货物已退回发货站点入库"),
     "no line could be supplied": _l("没有可供货的商品"),
     # written by the migration c1ee512ceb53 on an order whose status the old rules left wrong

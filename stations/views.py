@@ -257,7 +257,13 @@ def shipment_action(code: str):
     try:
         if question is not None and form.action.data == "pickup" and not confirmed():
             # the buyer's code and the cash are checked before the confirmation step, not after it
-            fulfilment.check_pickup(s, pickup_code=form.pickup_code.data, cash_received_fen=form.cash_received.fen)
+            fulfilment.check_pickup(
+                s,
+                pickup_code=form.pickup_code.data,
+                cash_received_fen=form.cash_received.fen,
+                actor=current_user,
+                now=now_utc(),
+            )
             rollback()  # nothing written but the locks taken: the step takes them again after the question
         if question is not None and form.action.data == "deliver" and not confirmed():
             # likewise the cash of a cash-on-delivery parcel: short cash is refused before the question

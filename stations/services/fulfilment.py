@@ -639,7 +639,7 @@ def hand_over_pickup(
     the same step: `cash_received_fen` must equal the sum still due (`outstanding_cash_fen`).
     """
     order = shipment.order
-    live = _checked_pickup(shipment, pickup_code)
+    live = _checked_pickup(shipment, pickup_code, actor=actor, now=now)
     if is_cash_order(order):
         take_cash_for_order(live, cash_received_fen, actor=actor, now=now)
     for s in live:
@@ -648,19 +648,23 @@ def hand_over_pickup(
     return shipment
 
 
-def check_pickup(shipment: Shipment, *, pickup_code: str | None, cash_received_fen: int | None = None) -> None:
+def check_pickup(
+    shipment: Shipment, *, pickup_code: str | None, actor, now: datetime, cash_received_fen: int | None = None
+) -> None:
     """The counter hand-over's refusals before its confirmation step (stations.views.shipment_action): what
     `hand_over_pickup` would refuse now — `pickup_refusal`, a wrong code (counted, as a hand-over counts
     it: the caller commits on `WrongPickupCode`), cash other than what is due — raised, so that the
     operator is not asked "确认…交付？" (the confirmation step) for a hand-over that is then refused. Hands nothing over."""
-    live = _checked_pickup(shipment, pickup_code)
+    live = _checked_pickup(shipment, pickup_code, actor=actor, now=now)
     if is_cash_order(shipment.order):
         check_cash_for_order(live, cash_received_fen)
 
 
-def _checked_pickup(shipment: Shipment, pickup_code: str | None) -> list[Shipment]:
+def _checked_pickup(shipment: Shipment, pickup_code: str | None, *, actor, now: datetime) -> list[Shipment]:
     """The order's shipments locked, the hand-over's refusals but the cash's raised (the hand-over's cash is
-    checked where it is taken, `take_cash_for_order`); returns the shipments handed over together."""
+    checked where it is taken, `take_cash_for_order`); returns the shipments handed over together. A wrong
+    code is counted on each of them and written in their history with who typed it (取货码错误), so the
+    shipment page shows the tries that led to a lock, not only its unlock."""
     shipments = _lock_order_shipments(shipment.order)
     _raise_if(pickup_refusal(shipment, shipments))
     live = _handed_over_together(shipment, shipments)
@@ -675,6 +679,7 @@ def _checked_pickup(shipment: Shipment, pickup_code: str | None) -> list[Shipmen
         db.session.flush()
         for s in live:
             db.session.refresh(s)
+            record_note(s, "wrong pickup code", actor=actor, now=now)
         left = max(PICKUP_MAX_FAILURES - max(s.pickup_failures for s in live), 0)
         raise WrongPickupCode("wrong_pickup_code", fields={"pickup_code": "wrong", "attempts_left": str(left)})
     return live

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -204,6 +205,11 @@ def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
     assert "取货码错误：请顾客在「我的订单」打开这笔订单核对取货码（还可尝试 4 次）" in page  # what to do next
     db.session.expire_all()
     assert (s.pickup_failures, s.status) == (1, "ready_for_pickup")
+    # the try is in the shipment's history, with who typed it: the tries that lead to a lock are seen
+    history = re.search(
+        r'<ul class="plain history">(.*?)</ul>', client.get(f"/station/shipments/{s.code}").get_data(as_text=True), re.S
+    )
+    assert history and "取货码错误" in history.group(1)
 
 
 def test_a_wrong_lot_code_at_packing_says_what_to_scan(db, world, client, auth, now):
@@ -244,7 +250,7 @@ def test_pickup_code_failures_show_only_while_the_code_can_be_entered(db, world,
     db.session.expire_all()
     assert s.status == "delivered"
     page = client.get(f"/station/shipments/{s.code}").get_data(as_text=True)
-    assert "取货码错误" not in page and "1 / 5" not in page
+    assert "取货码错误</dt>" not in page and "1 / 5" not in page  # the counter is gone; the history keeps the try
 
 
 def test_cancel_line_and_cash_by_form(db, world, client, auth):
