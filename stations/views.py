@@ -245,7 +245,8 @@ def shipment_action(code: str):
         flash(_("无效的操作"), "error")
         return redirect(url_for(".shipment", code=s.code))
     if fulfilment.step_done_already(s, form.action.data):  # a second tap, or 确认 again after Back: done
-        flash(_("已更新：%(status)s", status=fulfilment.status_label(s.status)), "info")
+        # said as the state it is in, not as news of this tap (已更新：… read as if this POST did it again)
+        flash(_("已是「%(status)s」，无需重复操作", status=fulfilment.status_label(s.status)), "info")
         return redirect(url_for(".shipment", code=s.code))
     # a step that cannot be taken now is refused at once, as the step itself would refuse it, before any
     # confirmation is asked (the step asks the same predicates again under its locks)

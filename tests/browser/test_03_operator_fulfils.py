@@ -70,10 +70,10 @@ def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status
     assert "/confirm/" in op.url, op.url
     expect(op.get_by_role("heading", level=1)).to_have_text(operator.t("请确认"))
     operator.step("back to the confirmation")
-    # done already (stations.services.fulfilment.step_done_already): the shipment's page with its state as
-    # news, not a refusal that reads as if the step had failed
+    # done already (stations.services.fulfilment.step_done_already): the shipment's page with its state, not a
+    # refusal that reads as if the step had failed
     operator.submit_and_wait(lambda: op.locator("main form").get_by_role("button", name=re.compile(".")).first.click())
-    done = operator.t("已更新：%(status)s", status=operator.t("已发货"))
+    done = operator.t("已是「%(status)s」，无需重复操作", status=operator.t("已发货"))
     expect(op.get_by_role("status").filter(has_text=done)).to_have_count(1)
     expect(op.get_by_role("heading", level=1)).to_contain_text(operator.rx("已发货"))
     refusal = operator.t("当前状态「%(status)s」不能发货", status=operator.t("已发货"))

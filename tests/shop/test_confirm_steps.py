@@ -436,10 +436,10 @@ def test_confirming_again_after_back_says_it_is_done_and_acts_once(client, auth,
 
     again = client.get(first.headers["Location"])  # Back from the result: the confirmation page, by GET
     answer = client.post(url, data=_fields(again), follow_redirects=True)  # ... and its button once more
-    # the shipment page, the step done already (stations.services.fulfilment.step_done_already): said as news,
-    # not refused as if the hand-over had failed
+    # the shipment page, the step done already (stations.services.fulfilment.step_done_already): said as the
+    # state it is in, not refused as if the hand-over had failed
     assert answer.status_code == 200 and "/confirm/" not in answer.request.path
-    assert "已更新：已交付" in answer.text and "当前状态「已交付」不能交付" not in answer.text
+    assert "已是「已交付」，无需重复操作" in answer.text and "当前状态「已交付」不能交付" not in answer.text
     assert _reload(shipment).status == "delivered" and shipment_cash_fen(shipment.id) == 2000  # cash taken once
 
 

@@ -157,7 +157,8 @@ def test_a_tracking_number_too_long_says_so_and_keeps_what_was_typed(db, world, 
 )
 def test_a_step_taken_already_says_so_and_changes_nothing(db, world, client, auth, status, data):
     """A second tap, or 确认 again after Back once the step went through: the shipment page with the step's
-    state as news (已更新：已交付), not a red "当前状态「已交付」不能交付" that reads as if the hand-over failed."""
+    state (已是「已交付」，无需重复操作), not a red "当前状态「已交付」不能交付" that reads as if the hand-over failed,
+    nor 已更新：已交付 as if this tap had done it again."""
     shipment = make_order([(world.a.product, 1)]).shipments[0]
     _at(shipment, status)
     auth.login(world.a.operator)
@@ -166,5 +167,5 @@ def test_a_step_taken_already_says_so_and_changes_nothing(db, world, client, aut
         response = client.post(url, data={**data, **extra}, follow_redirects=True)
         page = response.get_data(as_text=True)
         assert response.status_code == 200 and "当前状态「" not in page, extra
-        assert "已更新" in page and "请确认" not in page, extra
+        assert "，无需重复操作" in page and "已更新" not in page and "请确认" not in page, extra
         assert _status(shipment) == status
