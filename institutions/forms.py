@@ -64,6 +64,8 @@ class PurchaseForm(ShopForm):
     payment_method = SelectField(
         _l("支付方式"),
         choices=[SelectChoice(k, v) for k, v in PAYMENT_LABELS.items()],
+        # the placement's rule (orders.services.placement.GOODS_PAYMENT_METHODS), said before the draft is saved
+        description=_l("到站付款只用于到服务站自提，货到付款只用于送货到单位"),
     )
     label = StringField(_l("收货地点名称（如东校区食堂）"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])

@@ -92,3 +92,13 @@ def test_a_purchase_shipped_to_its_addresses_may_not_be_paid_at_the_station(clie
     assert response.status_code == 422, response.json
     assert response.json["error"]["code"] == "station_cash_not_for_ship"
     assert db.session.scalar(sa.text("SELECT count(*) FROM purchases")) == 0
+
+
+def test_the_purchase_form_says_which_delivery_each_cash_payment_is_for(app, db):
+    """The purchase form lists every payment whatever the delivery (a select, no switching): it says before the
+    draft is saved that 到站付款 is for pick-ups and 货到付款 for deliveries, rather than only refusing after."""
+    organisation, buyer, *_rest = organisation_with_products()
+    web = app.test_client()
+    web.post("/login", data={"email": buyer.email, "password": "password123"})
+    page = web.get(f"/organisations/{organisation.id}/purchases/new").get_data(as_text=True)
+    assert "到站付款只用于到服务站自提，货到付款只用于送货到单位" in page
