@@ -17,7 +17,7 @@ from catalog.services import list_villages
 from orders import cashbook_pages
 from orders.services import cashbook as cash
 from orders.services.placement import MAX_GUESTS
-from shop.args import MAX_ID, MAX_INT, int_arg, link_args, page_date_arg, page_month_arg, parse_date
+from shop.args import MAX_ID, MAX_INT, int_arg, link_args, page_date_arg, page_month_arg, parse_date, parse_int
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
@@ -148,6 +148,16 @@ def _calendar_status(status: int, month_status: int) -> int:
     return status if status != 200 else month_status
 
 
+def _typed_party() -> int | None:
+    """`?guests=` of the search pages as typed: None when absent, 0 when not a whole number (typed by hand into
+    the URL: said beside the list as a party out of range, as 0 or 150 are, not a 400 page)."""
+    typed = request.args.get("guests", "").strip()
+    try:
+        return parse_int(typed, minimum=-MAX_INT, maximum=MAX_INT) if typed else None
+    except ValueError:
+        return 0
+
+
 def _listings_page(kind: str):
     now = now_utc()
     # a date typed wrong into the URL is said on the page (flashed, 422), the search made without it
@@ -158,8 +168,8 @@ def _listings_page(kind: str):
         village_id=_int_arg("village"),
         check_in=check_in,
         check_out=check_out,
-        # a party typed out of range (0, 150) is said beside the list, as a date in the past is; text is a 400
-        guests=int_arg("guests", minimum=-MAX_INT, maximum=MAX_INT),
+        # a party typed out of range (0, 150, abc) is said beside the list, as a date in the past is
+        guests=_typed_party(),
     )
     errors = []
     if f.guests is not None and not 0 < f.guests <= MAX_GUESTS:
