@@ -881,7 +881,10 @@ class OrganisationStatementOut(BaseModel):
     purchased_fen: int = Field(
         description="the sum of the months and of the orders: what the period's purchase orders are due"
     )
-    progress_bps: int | None
+    progress_bps: int | None = Field(
+        description="a whole year's purchases against its reserved share (basis points); null for a period within"
+        " the year, whose purchases are not the year's progress, and without a share"
+    )
     months: list[MonthOut]
     orders: list[StatementOrderOut]
 

@@ -79,9 +79,15 @@ class Statement:
     orders: list[StatementOrder] | None = None
 
     @property
+    def whole_year(self) -> bool:
+        """The statement of one calendar year (1 January to 31 December), not of a period within it."""
+        return (self.period_from, self.period_to) in ((None, None), (date(self.year, 1, 1), date(self.year, 12, 31)))
+
+    @property
     def progress_bps(self) -> int | None:
-        """Purchases against the reserved share, in basis points (None without a share)."""
-        if not self.share_fen:
+        """The year's purchases against its reserved share, in basis points: None without a share, and for a
+        period within the year (its purchases are the period's, not the year's progress: 本期采购)."""
+        if not self.share_fen or not self.whole_year:
             return None
         return self.purchased_fen * 10000 // self.share_fen
 

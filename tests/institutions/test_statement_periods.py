@@ -250,3 +250,20 @@ def test_a_period_over_two_years_says_so_never_budget_not_set(app, db, api_token
         as_text=True
     )
     assert "¥1,000.00" in page and "本期跨两个年度" not in page and f"设置 {year} 年度预算" in page
+
+
+def test_the_api_gives_no_progress_for_a_period_within_the_year(app, db, api_token, client):
+    """The page says a period's purchases as 本期采购 with no 完成 x%; the API's `progress_bps` said the period's
+    orders against the whole year's reserved share. Now null for a period, a number for the year."""
+    organisation, buyer, approver, viewer, rice, eggs = organisation_with_products()
+    approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    year = local_date(now_utc()).year
+    url = f"/api/v1/organisations/{organisation.id}/budget"
+    body = {"year": year, "budget_fen": 100_000, "reserved_bps": 5000}
+    assert client.post(url, json=body, headers=api_token(approver)).status_code == 200
+    today = local_date(now_utc())
+    statement = f"/api/v1/organisations/{organisation.id}/statement"
+    period = client.get(f"{statement}?from={today.replace(day=1)}&to={today}", headers=api_token(viewer)).json
+    assert period["purchased_fen"] > 0 and period["share_fen"] == 50_000 and period["progress_bps"] is None
+    whole = client.get(f"{statement}?year={year}", headers=api_token(viewer)).json
+    assert whole["progress_bps"] == whole["purchased_fen"] * 10000 // 50_000
