@@ -73,7 +73,7 @@ def _read_heif() -> None:
     plugin registration; about 9 MB a process, so not at start-up in a worker that never takes a photo).
     It decodes with the file's rotation applied and its EXIF orientation reset, so `exif_transpose` does not
     turn the photo twice."""
-    from pillow_heif import register_heif_opener
+    from pillow_heif import register_heif_opener  # a large library only processes that take photos load
 
     register_heif_opener()
 

@@ -47,6 +47,7 @@ def syllables(word: str) -> tuple[str, ...]:
     """The full pinyin of each character of a CJK word, read in the word's context with pypinyin
     (index writer only): 咸鸭蛋 -> ('xian', 'ya', 'dan'). () when pypinyin does not give one
     syllable per character."""
+    # only the index writer needs pypinyin (this module's docstring: large dictionaries on import)
     from pypinyin import lazy_pinyin
 
     out = tuple(re.sub(r"[^a-z0-9]", "", p.lower()) for p in lazy_pinyin(word))

@@ -156,7 +156,7 @@ def test_small_phone_county_forms(open_page, live_server):
     county.goto("/county/households")
     rows = page.locator("main table a[href*='/county/households/']")
     filters = page.locator("main form.county-filter").locator("select, input:not([type=hidden]), button")
-    assert rows.count() >= 10 and filters.count() == 5  # 村, 状态, 查询; 编号, 查找
+    assert rows.count() >= 10 and filters.count() == 7  # 村, 状态, 查询; 编号, 查找; 户主姓名, 查找
     assert _too_small(rows.first) == [] and _too_small(filters) == []
     actions = page.locator("main a.btn.small")  # 登记新户, Excel导入 (they were 36 px high)
     assert actions.count() == 2 and _too_small(actions) == []
