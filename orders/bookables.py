@@ -153,8 +153,10 @@ class BookingLines(Protocol):
         hold nothing (the caller rolls back). Pay on arrival: confirmed at once, as `POST /bookings`."""
         ...
 
-    def placed(self, order, *, now: datetime) -> None:
-        """After the order's rows are flushed: side effects of the new bookings (mail)."""
+    def mail_attachments(self, order) -> list[tuple[str, bytes, str]]:
+        """What the order's own mail attaches for its bookings: the check-in QR code of each booking
+        confirmed (file name, PNG, MIME type), as the booking's own mail attaches it. An order's mail
+        (placed, paid) is the one mail its bookings get for that event: the booking mail is not sent."""
         ...
 
     def cancel_quotes(self, order, *, now: datetime) -> list[LineCancel]:
@@ -199,6 +201,14 @@ def booking_outcomes(order_id: int) -> list[Outcome]:
     """The registered provider's `outcomes` of the order's bookings (none without a provider: no
     booking is sold then)."""
     return _provider[0].outcomes(order_id) if _provider else []
+
+
+def booking_mail_attachments(order) -> list[tuple[str, bytes, str]]:
+    """The registered provider's `mail_attachments` of the order (none without a provider, or without
+    booking lines)."""
+    if not _provider or not any(line.kind == "booking" for line in order.lines):
+        return []
+    return _provider[0].mail_attachments(order)
 
 
 def item_of(line) -> BookingItem:

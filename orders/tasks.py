@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
+from orders.bookables import booking_mail_attachments, booking_shown_options
 from orders.models import Order, OrderLine, OrderPayment, Refund, RefundRequest, RefundRequestStatus
 from orders.providers import ProviderUnavailable
 from orders.refund_messages import refunded_money_text
@@ -135,7 +136,8 @@ def send_order_mail(self, order_id: int, kind: str) -> None:
     mail = _order_mail(order, kind) if order is not None else None
     db.session.commit()  # end the read transaction before the mail's own short ones
     if mail is not None:
-        send_once(task_mail_key(self), *mail)
+        to, subject, body, attachments = mail
+        send_once(task_mail_key(self), to, subject, body, attachments=attachments)
 
 
 @batch_runner(send_order_mail)
@@ -146,16 +148,16 @@ def send_order_mails(items: list[tuple]) -> list[tuple]:
 
 
 def _orders_for_mail(order_ids) -> dict:
-    """{id: order} with the buyer, the pick-up station, the lines and the shipments: everything a mail
-    shows, in three statements whatever the number of orders (the pick-up station was a lazy load
-    per order of a pick-up batch)."""
+    """{id: order} with the buyer, the pick-up station, the lines (their bookings, with what the order
+    pages show of them) and the shipments: everything a mail shows, in a fixed number of statements
+    whatever the number of orders (the pick-up station was a lazy load per order of a pick-up batch)."""
     orders = db.session.scalars(
         sa.select(Order)
         .where(Order.id.in_(sorted(order_ids)))
         .options(
             joinedload(Order.user),
             joinedload(Order.pickup_station),
-            selectinload(Order.lines),
+            selectinload(Order.lines).selectinload(OrderLine.booking).options(*booking_shown_options()),
             selectinload(Order.shipments),
         )
     ).unique()
@@ -206,12 +208,15 @@ def _has_refund(order_id: int) -> bool:
     )
 
 
-def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
-    """(address, subject, text) of the `kind` e-mail of `order` in its buyer's language; None when
-    the buyer has no address."""
+def _order_mail(order, kind: str) -> tuple[str, str, str, list] | None:
+    """(address, subject, text, attachments) of the `kind` e-mail of `order` in its buyer's language;
+    None when the buyer has no address. The placed and paid mails are the one mail of an order with
+    bookings for that event (docs/journeys.md): they show each booking (what, when, how many) with its
+    confirmation code once confirmed — or that it comes with the payment — and attach its check-in QR code."""
     if order.user is None or not order.user.email:
         return None
     placed = kind == "placed"  # the confirmation shows no history
+    attachments = booking_mail_attachments(order) if kind in ("placed", "paid") else []
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
     rejected = _last_rejected_request(order.id) if kind == "refund_rejected" else None
@@ -225,6 +230,8 @@ def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
             recalled=recalled,
             rejected=rejected,
             money_back=refunded_money_text(order, paid=paid) if kind in ("refunded", "canceled") else "",
+            with_qr=bool(attachments),
+            order_url=external_url("orders.order_detail", code=order.code) if placed else "",
         )
         subject = _("[乡村e线] %(what)s %(code)s", what=SUBJECTS.get(kind) or _("订单状态更新"), code=order.code)
-    return order.user.email, subject, body
+    return order.user.email, subject, body, attachments

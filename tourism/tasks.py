@@ -22,11 +22,10 @@ from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
 from shop.mail import render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
-from shop.qr import qr_png
 from shop.timeutil import local_date, now_utc
 from shop.urls import external_url
 from tourism.models import Booking
-from tourism.qr import checkin_text
+from tourism.qr import checkin_qr
 from tourism.services.booking import LATE_CHECK_IN_DAYS
 from tourism.services.booking import complete_stays as complete
 from tourism.services.booking import expire_holds as expire
@@ -115,8 +114,7 @@ def _booking_mail(booking):
     with force_locale(booking.user.locale or "zh_CN"):  # no request here: the guest's language
         subject = _("预订确认 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
         body = render_mail("emails/booking_confirmation.txt", booking=booking)
-    qr = (f"{booking.code}-qr.png", qr_png(checkin_text(booking)), "image/png")
-    return booking.user.email, subject, body, [qr]
+    return booking.user.email, subject, body, [checkin_qr(booking)]
 
 
 @shared_task(name="tourism.tasks.remind_overdue_arrivals")

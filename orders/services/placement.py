@@ -613,9 +613,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     record_statuses(events, actor=actor, now=now)
     if lines:
         _add_sold_counts(wanted)
-    if held is not None:
-        booking_lines().placed(order, now=now)
-    notify(order, "placed")
+    notify(order, "placed")  # the one mail of the order, its bookings' codes included (not a booking mail too)
     return order
 
 

@@ -47,6 +47,7 @@ from shop.history import record_status, record_statuses, transition
 from shop.money import apply_bps
 from shop.timeutil import local_date, to_local
 from tourism.models import Booking, BookingStatus, Listing, ListingImage, ListingKind, Session, UnitType
+from tourism.qr import checkin_qr
 from tourism.services.availability import (
     Occupancy,
     Span,
@@ -685,7 +686,8 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     db.session.execute(_INSERT_LINE, {**line, "order_id": order.id, "booking_id": booking.id})
     record_statuses(events, actor=user, now=now)
     if confirm:
-        enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # as confirm_booking: through the outbox
+        # a booking of its own form: no order mail, its one mail is the booking mail (the outbox: kept if Redis is down)
+        enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)
     return booking
 
 
@@ -799,7 +801,9 @@ def _new_confirmation_code(booking: Booking) -> str:
 
 
 def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = "") -> Booking:
-    """held (or expired and re-held) -> confirmed, with a confirmation code; e-mail after commit."""
+    """held (or expired and re-held) -> confirmed, with a confirmation code. No booking mail: the
+    payment that confirms it mails the order (`orders.tasks.send_order_mail`, kind `paid`), its
+    bookings' codes and QR codes included — one mail for the one payment."""
     with db.session.no_autoflush:  # the clash check reads other bookings only: one flush below
         code = _new_confirmation_code(booking)
     transition(booking, BookingStatus.CONFIRMED, actor=actor, now=now, note=note)
@@ -807,8 +811,11 @@ def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = 
     booking.confirmed_at = now
     booking.expires_at = None
     db.session.flush()
-    enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # the outbox: kept if Redis is down
     return booking
+
+
+#: A booking whose confirmation code (and check-in QR code) its order's mail shows: confirmed, or checked in.
+_CODE_SHOWN = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
 def _booking_lines(order):
@@ -1671,10 +1678,12 @@ class CartBookings:
             held.events += events
         return held
 
-    def placed(self, order, *, now: datetime) -> None:
-        for line in _booking_lines(order):
-            if line.booking is not None and line.booking.status == BookingStatus.CONFIRMED:
-                enqueue_after_commit("tourism.tasks.send_booking_mail", line.booking.id)
+    def mail_attachments(self, order) -> list[tuple[str, bytes, str]]:
+        return [
+            checkin_qr(line.booking)
+            for line in _booking_lines(order)
+            if line.booking.confirmation_code and line.booking.status in _CODE_SHOWN
+        ]
 
     def cancel_quotes(self, order, *, now: datetime) -> list[LineCancel]:
         quotes = []
