@@ -159,3 +159,21 @@ def test_a_booking_of_its_own_form_paid_by_card_gets_its_code_in_one_mail(client
     assert subject == f"[乡村e线] 订单已支付 {order.code}"
     assert f"确认码：{booking.confirmation_code}" in body and "罗渡山居" in body and "人数：2" in body
     assert f"{booking.code}-qr.png" in attached
+
+
+def test_the_order_mail_of_bookings_is_in_the_buyers_language(client, db, api_token, fake_stripe, caplog):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="stay-en@test.cn")
+    buyer.locale = "en"
+    listing = make_listing(name="罗渡山居", units=1, price_fen=20000)
+    res = client.post(
+        "/api/v1/orders", json={"items": [stay_item(listing)], "payment_method": "card"}, headers=api_token(buyer)
+    )
+    assert res.status_code == 201, res.json
+    order = _pay_by_webhook(client, db, fake_stripe, res.json["id"])
+    [booking] = order.bookings
+    (_s1, placed, _a1), (_s2, paid, _a2) = _mails(caplog, buyer.email)
+    assert "its confirmation code comes with the payment confirmation mail" in placed and "Guests: 2" in placed
+    assert f"Confirmation code: {booking.confirmation_code}" in paid and "attached QR code" in paid
+    for body in (placed, paid):  # the words and punctuation are English; the listing's and room's names are data
+        assert not any(mark in body for mark in "（），：。"), body
