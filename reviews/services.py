@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from catalog.images import CheckedImage, check_image, store_photo
 from catalog.models import Product
@@ -308,6 +308,13 @@ def get_review(review_id: int) -> Review:
     return review
 
 
+#: What the lists that show reviews to others (the product and listing pages, their APIs, moderation) show of
+#: each, read with the list, never one review at a time: its writer (the masked name; joined into the
+#: reviews' SELECT, an outer join so a review without its account would show the placeholder, not vanish)
+#: and its photos (one SELECT for the page's). A reply is the review's own columns.
+SHOWN_WITH_A_REVIEW = (joinedload(Review.user), selectinload(Review.photos))
+
+
 def visible_reviews(
     *,
     product_id: int | None = None,
@@ -316,12 +323,15 @@ def visible_reviews(
     limit: int = 20,
     offset: int = 0,
 ) -> list[Review]:
-    """Visible reviews of a product, of several (a product's variants, `product_ids`) or of a listing."""
-    query = sa.select(Review).where(Review.hidden_at.is_(None))
+    """Visible reviews of a product, of several (a product's variants, `product_ids`) or of a listing, newest
+    first, with what the product and listing pages and their APIs show of each: its writer (the masked name),
+    its photos and, of a product's, the variant it reviews. The reply is the review's own columns. A fixed
+    number of statements whatever the page holds (docs/catalog.md, "Reviews")."""
+    query = sa.select(Review).where(Review.hidden_at.is_(None)).options(*SHOWN_WITH_A_REVIEW)
     if product_ids is not None:
-        query = query.where(Review.product_id.in_(product_ids))
+        query = query.where(Review.product_id.in_(product_ids)).options(joinedload(Review.product))
     elif product_id is not None:
-        query = query.where(Review.product_id == product_id)
+        query = query.where(Review.product_id == product_id).options(joinedload(Review.product))
     else:
         query = query.where(Review.listing_id == listing_id)
     return list(
@@ -330,8 +340,14 @@ def visible_reviews(
 
 
 def reviews_to_answer(user, *, limit: int = 100) -> list[Review]:
-    """The reviews a station operator or host may reply to, unanswered first, newest first."""
-    query = sa.select(Review).where(Review.hidden_at.is_(None))
+    """The reviews a station operator or host may reply to, unanswered first, newest first, with what the
+    page shows of each (what it reviews, its photos; not its writer): a fixed number of statements whatever
+    their number."""
+    query = (
+        sa.select(Review)
+        .where(Review.hidden_at.is_(None))
+        .options(joinedload(Review.product), joinedload(Review.listing), selectinload(Review.photos))
+    )
     if user.role == "operator":
         query = query.where(Review.station_id == user.station_id)
     elif user.role == "host":
@@ -393,12 +409,7 @@ def moderation_reviews(f: ModerationQuery) -> tuple[list[Review], int]:
         )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
-        query.options(
-            selectinload(Review.product),
-            selectinload(Review.listing),
-            selectinload(Review.photos),
-            selectinload(Review.user),
-        )
+        query.options(*SHOWN_WITH_A_REVIEW, selectinload(Review.product), selectinload(Review.listing))
         .order_by(Review.created_at.desc(), Review.id.desc())
         .limit(f.per_page)
         .offset((max(f.page, 1) - 1) * f.per_page)
