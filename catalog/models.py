@@ -248,6 +248,13 @@ class Product(db.Model):
         return [m for m in self.family.members if m is self or m.is_visible]
 
     @property
+    def face(self) -> Product | None:
+        """The variant the product's card shows (`is_family_face`): its family's first visible
+        variant in picker order, itself without a family; None when none of it is shown."""
+        members = self.family.members if self.family is not None else [self]
+        return next((m for m in members if m.is_visible), None)
+
+    @property
     def family_sold(self) -> int:
         """已售 of the whole product: the delivered units of all its variants."""
         members = self.family.members if self.family is not None else [self]

@@ -21,7 +21,12 @@ class FavouriteOut(BaseModel):
     url: str = Field(description="its page on this site")
     share_url: str = Field(description="the short link to share (SITE_URL based)")
     image_url: str | None
-    price_fen: int | None = Field(description="products only")
+    price_fen: int | None = Field(
+        description="products only: the lowest price of its shown variants (规格), as its card shows it"
+    )
+    price_from: bool = Field(
+        False, description="products only: true when its variants' prices differ (the card says 起: from)"
+    )
 
 
 class FavouriteList(BaseModel):
@@ -29,28 +34,32 @@ class FavouriteList(BaseModel):
 
 
 def _out(item) -> FavouriteOut:
+    """A product (the face of its family: `services.favourites_of`) or a listing."""
     image = item.images[0] if item.images else None
     if isinstance(item, Product):
-        kind, url, price = (
-            "product",
-            url_for("catalog.product_detail", product_id=item.id, slug=item.slug),
-            item.price_fen,
+        return FavouriteOut(
+            kind="product",
+            id=item.id,
+            name=item.display_name,
+            url=url_for("catalog.product_detail", product_id=item.id, slug=item.slug),
+            share_url=services.share_url(item),
+            image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
+            price_fen=item.lowest_price_fen,
+            price_from=item.prices_differ,
         )
-    else:
-        kind, url, price = "listing", url_for("tourism.listing_detail", listing_id=item.id, slug=item.slug), None
     return FavouriteOut(
-        kind=kind,
+        kind="listing",
         id=item.id,
         name=item.name,
-        url=url,
+        url=url_for("tourism.listing_detail", listing_id=item.id, slug=item.slug),
         share_url=services.share_url(item),
         image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
-        price_fen=price,
+        price_fen=None,
     )
 
 
 def _list(user) -> FavouriteList:
-    return FavouriteList(items=[_out(f.product or f.listing) for f in services.favourites_of(user)])
+    return FavouriteList(items=[_out(kept.item) for kept in services.favourites_of(user)])
 
 
 @endpoint("/me/favourites", response=FavouriteList, auth=True, tags=("favourites",))
@@ -79,7 +88,7 @@ def _remove(kind: str, subject_id: int):
     response=FavouriteList,
     auth=True,
     tags=("favourites",),
-    summary="Add a visible product to the caller's favourites (idempotent)",
+    summary="Add a visible product to the caller's favourites (idempotent; any variant of a kept product is kept)",
 )
 def add_favourite_product(product_id: int):
     return _add("product", product_id)
@@ -91,7 +100,7 @@ def add_favourite_product(product_id: int):
     response=FavouriteList,
     auth=True,
     tags=("favourites",),
-    summary="Remove a product from the caller's favourites (idempotent)",
+    summary="Remove a product, kept from any of its variants, from the caller's favourites (idempotent)",
 )
 def remove_favourite_product(product_id: int):
     return _remove("product", product_id)

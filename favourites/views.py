@@ -65,14 +65,16 @@ def _share_box(item) -> dict:
 
 
 @bp.app_template_global("favourite_state")
-def _favourite_state(kind: str, subject_id: int) -> bool | None:
+def _favourite_state(kind: str, subject_id: int, variant_ids: str | int = "") -> bool | None:
     """Whether the visitor keeps this product or listing (`kind`) among their favourites: True/False
     for a signed-in visitor; None on a shared (cached) page or for a visitor not signed in (the
-    button then just says 收藏). The favourite button is a personal part of the page
-    (templates/_macros/_personal.html)."""
+    button then just says 收藏). `variant_ids`: a product's variants' ids joined by "-" (the page's
+    `Product.family_ids`), any of which keeps the product. The favourite button is a personal part
+    of the page (templates/_macros/_personal.html)."""
     if page_is_shared() or not current_user.is_authenticated:
         return None
-    return services.is_favourite(current_user, kind, int(subject_id))
+    ids = [int(word) for word in str(variant_ids).split("-") if word.isdigit()] or [int(subject_id)]
+    return services.is_favourite(current_user, kind, ids)
 
 
 @bp.post("/favourites/<any(product, listing):kind>/<int:subject_id>")
