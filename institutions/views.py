@@ -74,6 +74,13 @@ def _purchasing_organisations(user) -> list:
     return orgs.purchasing_organisations(user)
 
 
+@bp.app_template_global("member_organisations")
+def _member_organisations(user) -> list:
+    """The organisations `user` is a member of, whatever their role or status: an error page's way back to
+    where a member works (`desk`, templates/_nav_roles.html): its page, or 单位采购 for several."""
+    return [organisation for organisation, _member in orgs.organisations_of(user)]
+
+
 @bp.get("/organisations")
 @login_required
 def mine():

@@ -271,9 +271,24 @@ def http_error_response(exc: HTTPException):
     message = http_message(exc)
     if wants_json():
         return json_error(status, _HTTP_CODES.get(status, "error"), message or generic_http_message(status))
-    # 413 says "go back and pick a smaller file": the way back is the page it came from when that is on
-    # this site (the template goes back in the tab's history otherwise)
-    back = same_site_path(request.referrer, host=request.host) if status == 413 else None
+    return error_page(status, message)
+
+
+#: The error pages that link back to the page they came from (返回上一页): a page one may not open (403) or
+#: that is none (404), whose visitor followed a link and wants to go on from where they were; 413 says "go
+#: back and pick a smaller file" (without a Referer of this site its page goes back in the tab's history).
+WAY_BACK_STATUSES = (403, 404, 413)
+
+
+def error_page(status: int, message: str | None):
+    """The error page (templates/errors/error.html) of `status`, its ways back included: the page it came
+    from when the Referer is a page of this site other than this one (a foreign Referer is never linked),
+    and, on a 403 or 404, the signed-in user's own work area (the template's `desk`) or 登录 for a visitor."""
+    back = None
+    if status in WAY_BACK_STATUSES:
+        back = same_site_path(request.referrer, host=request.host)
+        if back is not None and back.split("#", 1)[0] == request.full_path.rstrip("?"):
+            back = None  # (a link back to this very page leads nowhere)
     return render_template("errors/error.html", status=status, message=message, back=back), status
 
 
@@ -283,7 +298,7 @@ def register_error_handlers(app: Flask) -> None:
         rollback()
         if wants_json():
             return json_error(exc.status, exc.code, exc.message, exc.fields)
-        return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
+        return error_page(exc.status, exc.message)
 
     @app.errorhandler(SecurityError)
     def _untrusted_host(_exc: SecurityError):
