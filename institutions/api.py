@@ -8,7 +8,7 @@ to anyone else it does not exist (404)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -839,8 +839,19 @@ def accept_quote_request(quote_id: int, body: QuoteAcceptIn):
 
 class BudgetIn(Schema):
     year: int = Field(ge=2016, le=2100)
-    budget_fen: int = Field(ge=0, le=10**14, description="the year's food procurement budget")
-    reserved_bps: int = Field(ge=0, le=10000, description="share reserved for lifted-out areas' products (3000 = 30%)")
+    #: Any JSON value reaches the service, whose rules (`statements.check_budget_fen`, `check_reserved_bps`)
+    #: refuse a wrong one naming what is allowed, as the statement page does; the spec still says what is taken.
+    budget_fen: Any = Field(
+        description="the year's food procurement budget, a whole number of fen from 0 to "
+        f"{statements.MAX_BUDGET_FEN}; anything else is a 422 `invalid_budget` (`fields.budget_fen`: "
+        "`not_an_integer`, `negative` or `too_high`)",
+        json_schema_extra={"type": "integer", "minimum": 0, "maximum": statements.MAX_BUDGET_FEN},
+    )
+    reserved_bps: Any = Field(
+        description="share reserved for lifted-out areas' products (3000 = 30%), a whole number from 0 to "
+        f"{statements.MAX_RESERVED_BPS}; anything else is a 422 `invalid_reserved_share`",
+        json_schema_extra={"type": "integer", "minimum": 0, "maximum": statements.MAX_RESERVED_BPS},
+    )
 
 
 class YearQuery(QuerySchema):

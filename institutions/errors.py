@@ -9,8 +9,8 @@ from shop.errors import N_, register_messages
 
 MESSAGES = {
     "budget_setter_only": N_("只有单位管理员或审批人可以设置预算"),
-    "invalid_budget": N_("预算金额无效"),
-    "invalid_reserved_share": N_("预留比例须在 0 到 100 之间"),
+    "invalid_budget": N_("年度食品采购预算须为 0 到 %(max)s 元之间的金额，最多两位小数"),
+    "invalid_reserved_share": N_("预留比例须在 0 到 100 之间，最多两位小数"),
     "invalid_year": N_("年份无效"),
     "invalid_statement_period": N_("请选择正确的对账期间（起止日期，最长一年）"),
     "statement_period_required": N_("请给出年份，或起止日期（from 和 to）"),

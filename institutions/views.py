@@ -746,19 +746,34 @@ def _year(*, instead: str) -> tuple[int, int]:
 @bp.post("/organisations/<int:organisation_id>/budget")
 @login_required
 def set_budget(organisation_id: int):
+    """The statement page's 设置年度预算 form. An amount or share typed wrong shows that year's statement
+    again (422) with what was typed and, under its field, what it may be (the service's rule:
+    `statements.typed_budget`, `statements.typed_reserved_share`); saved, back to that year's statement."""
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     if not statements.can_set_budget(organisation, current_user):
         abort(403)
     year = request.form.get("year", "")
     # back to the statement of the year the form was for (its own year, 2027's budget set in 2026), refused or not
     back = url_for(".statement_page", organisation_id=organisation.id, year=year if _is_year(year) else None)
+    typed = {"budget": request.form.get("budget", "")[:20], "reserved_pct": request.form.get("reserved_pct", "")[:10]}
+    errors: dict[str, str] = {}
+    budget_fen = reserved_bps = 0
     try:
-        budget_fen = parse_yuan(request.form.get("budget", "")[:20])
-        # a percentage with 2 decimals, x100; "30%" as typed under a label that says (%) reads as 30
-        reserved_bps = parse_yuan(request.form.get("reserved_pct", "")[:10].strip().rstrip("%％").strip())
-    except MoneyError:
-        flash(_("请填写正确的预算金额和预留比例"), "error")
-        return redirect(back, 303)
+        budget_fen = statements.typed_budget(typed["budget"])
+    except ValidationError as exc:
+        errors["budget"] = exc.message
+    try:
+        reserved_bps = statements.typed_reserved_share(typed["reserved_pct"])
+    except ValidationError as exc:
+        errors["reserved_pct"] = exc.message
+    if errors:
+        for message in errors.values():
+            flash(message, "error")
+        try:
+            st = statements.statement(organisation, statements.check_year(int(year) if _is_year(year) else 0))
+        except ValidationError:  # a year no page of ours sends: this year's statement says what was wrong
+            return redirect(back, 303)
+        return _statement_page(organisation, st, is_period=False, status=422, typed=typed, errors=errors)
     with flash_domain_errors():
         statements.set_budget(
             organisation,
@@ -809,6 +824,11 @@ def _statement(organisation):
 def statement_page(organisation_id: int):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     st, is_period, status = _statement(organisation)
+    return _statement_page(organisation, st, is_period=is_period, status=status)
+
+
+def _statement_page(organisation, st, *, is_period: bool, status: int, typed=None, errors=None):
+    """The statement page; `typed` and `errors`: its budget form as sent and refused ({field: message})."""
     return render_template(
         "institutions/statement.html",
         organisation=organisation,
@@ -817,6 +837,8 @@ def statement_page(organisation_id: int):
         me=orgs.membership(organisation.id, current_user),
         can_set_budget=statements.can_set_budget(organisation, current_user),
         years=(statements.MIN_YEAR, statements.MAX_YEAR),
+        budget_typed=typed or {},
+        budget_errors=errors or {},
     ), status
 
 

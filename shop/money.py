@@ -20,6 +20,10 @@ class AmountTooLarge(MoneyError):
     """A well-formed amount above MAX_FEN: a form may say its own limit rather than 'not an amount'."""
 
 
+class TooManyDecimals(MoneyError):
+    """A well-formed amount with fractions of a fen ('12.555'): a form may say "at most two decimals"."""
+
+
 #: a comma is read only as a thousands separator: 1,200 or 12,345,678.90
 _THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 #: what a person types for an amount once commas are gone: digits with an optional decimal part; not Python's
@@ -28,9 +32,10 @@ _AMOUNT = re.compile(r"\d+(\.\d*)?|\.\d+")
 
 
 def parse_yuan(text: str | int | Decimal) -> int:
-    """'12.5' -> 1250, '1,200' -> 120000. Rejects more than two decimals, negatives (NegativeAmount), absurd
-    amounts (AmountTooLarge), a comma that does not separate thousands ('12,5' is not 125 yuan: a decimal
-    comma typed by habit), and Python's number syntax ('1e3', '1_000': not what a person means by a price)."""
+    """'12.5' -> 1250, '1,200' -> 120000. Rejects more than two decimals (TooManyDecimals), negatives
+    (NegativeAmount), absurd amounts (AmountTooLarge), a comma that does not separate thousands ('12,5' is not
+    125 yuan: a decimal comma typed by habit), and Python's number syntax ('1e3', '1_000': not what a person
+    means by a price)."""
     cleaned = str(text).strip().replace("¥", "")
     # a minus before an otherwise good amount ('-12.5', '-¥12.5') is said as below zero, after the checks
     # of form: '-abc' is still not an amount
@@ -52,7 +57,7 @@ def parse_yuan(text: str | int | Decimal) -> int:
     if value * 100 > MAX_FEN:  # before quantizing: a huge amount to fen can exceed Decimal's precision
         raise AmountTooLarge("amount out of range")
     if value != value.quantize(Decimal("0.01")):
-        raise MoneyError("at most two decimals")
+        raise TooManyDecimals("at most two decimals")
     return int(value * 100)
 
 

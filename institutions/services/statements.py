@@ -34,12 +34,26 @@ from shop.auth.models import Role
 from shop.errors import Conflict, Forbidden, ValidationError
 from shop.exports import append_row
 from shop.extensions import db
-from shop.money import apply_bps, fen_to_decimal, format_yuan
+from shop.money import (
+    MAX_FEN,
+    AmountTooLarge,
+    MoneyError,
+    NegativeAmount,
+    TooManyDecimals,
+    apply_bps,
+    fen_to_decimal,
+    format_yuan,
+    parse_yuan,
+)
 from shop.personal_data import mask_name
 from shop.timeutil import TZ, local_date, local_midnight_utc
 
 MIN_YEAR, MAX_YEAR = 2016, 2100
-MAX_BUDGET_FEN = 10**14  # a trillion yuan
+#: A year's budget: 0 to ¥10 billion (the most any amount typed in yuan may be, `shop.money.MAX_FEN`; far above
+#: any real organisation's food budget), in whole fen (two decimals of yuan). `check_budget_fen` holds the rule.
+MAX_BUDGET_FEN = MAX_FEN
+#: The reserved share: 0 to 100 percent, in basis points (two decimals of a percent).
+MAX_RESERVED_BPS = 10000
 
 
 MAX_PERIOD_DAYS = 366
@@ -98,6 +112,75 @@ def check_year(year) -> int:
     return year
 
 
+def _budget_refused(reason: str) -> ValidationError:
+    """422 `invalid_budget`: its message says what a budget may be (0 to the limit, at most two decimals),
+    `fields` what was wrong with this one: `not_an_integer` (the API's fen), `not_an_amount` (typed yuan),
+    `negative`, `too_high`, `too_many_decimals`."""
+    return ValidationError("invalid_budget", max=f"{MAX_BUDGET_FEN // 100:,}", fields={"budget_fen": reason})
+
+
+def _share_refused(reason: str) -> ValidationError:
+    """422 `invalid_reserved_share` (0 to 100, at most two decimals), `fields` as `_budget_refused`'s."""
+    return ValidationError("invalid_reserved_share", fields={"reserved_bps": reason})
+
+
+def check_budget_fen(value) -> int:
+    """A year's budget in fen (the API's `budget_fen`, any JSON value): a whole number from 0 to
+    `MAX_BUDGET_FEN`, else 422 `invalid_budget` (`_budget_refused`)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _budget_refused("not_an_integer")
+    if value < 0:
+        raise _budget_refused("negative")
+    if value > MAX_BUDGET_FEN:
+        raise _budget_refused("too_high")
+    return value
+
+
+def check_reserved_bps(value) -> int:
+    """The reserved share in basis points (the API's `reserved_bps`): a whole number from 0 to 10000, else
+    422 `invalid_reserved_share`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _share_refused("not_an_integer")
+    if value < 0:
+        raise _share_refused("negative")
+    if value > MAX_RESERVED_BPS:
+        raise _share_refused("too_high")
+    return value
+
+
+def typed_budget(text: str) -> int:
+    """A budget as typed in yuan on the statement page ('50000', '1,200.50', '¥8000') in fen, refused as
+    `check_budget_fen` refuses a wrong one, and a fraction of a fen ('50000.555') as `too_many_decimals`."""
+    try:
+        fen = parse_yuan(text)
+    except NegativeAmount:
+        raise _budget_refused("negative") from None
+    except AmountTooLarge:
+        raise _budget_refused("too_high") from None
+    except TooManyDecimals:
+        raise _budget_refused("too_many_decimals") from None
+    except MoneyError:
+        raise _budget_refused("not_an_amount") from None
+    return check_budget_fen(fen)
+
+
+def typed_reserved_share(text: str) -> int:
+    """A reserved share as typed in percent ('30', '12.5', '30%' or '30％' under a label that says (%)) in
+    basis points, refused as `check_reserved_bps` refuses a wrong one."""
+    cleaned = text.strip().rstrip("%％").strip()
+    try:
+        bps = parse_yuan(cleaned)  # a percentage with two decimals, x100: read as an amount is
+    except NegativeAmount:
+        raise _share_refused("negative") from None
+    except AmountTooLarge:
+        raise _share_refused("too_high") from None
+    except TooManyDecimals:
+        raise _share_refused("too_many_decimals") from None
+    except MoneyError:
+        raise _share_refused("not_a_number") from None
+    return check_reserved_bps(bps)
+
+
 def can_set_budget(organisation: Organisation, user) -> bool:
     if user is None or not user.is_authenticated:
         return False
@@ -114,10 +197,8 @@ def set_budget(
     if not can_set_budget(organisation, actor):
         raise Forbidden("budget_setter_only")
     check_year(year)
-    if isinstance(budget_fen, bool) or not isinstance(budget_fen, int) or not 0 <= budget_fen <= MAX_BUDGET_FEN:
-        raise ValidationError("invalid_budget", fields={"budget_fen": "invalid"})
-    if isinstance(reserved_bps, bool) or not isinstance(reserved_bps, int) or not 0 <= reserved_bps <= 10000:
-        raise ValidationError("invalid_reserved_share", fields={"reserved_bps": "invalid"})
+    check_budget_fen(budget_fen)
+    check_reserved_bps(reserved_bps)
     db.session.execute(sa.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
     budget = db.session.scalar(
         sa.select(OrganisationBudget).where(

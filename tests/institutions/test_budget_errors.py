@@ -1,0 +1,150 @@
+"""An organisation's budget typed wrong says what is wrong and what is allowed: 0 to ¥10,000,000,000 with at
+most two decimals (the service's limit, `statements.MAX_BUDGET_FEN`), under its field with what was typed
+kept on the statement page (422), and as 422 `invalid_budget` naming the field and the limit on the API."""
+
+from __future__ import annotations
+
+from html import escape
+
+import pytest
+import sqlalchemy as sa
+
+from institutions.services import statements
+from shop.audit import AuditEntry
+from shop.extensions import db as _db
+from shop.timeutil import local_date, now_utc
+from tests.institutions.purchase_setup import organisation_with_products
+
+BUDGET_RULE = "年度食品采购预算须为 0 到 10,000,000,000 元之间的金额，最多两位小数"
+SHARE_RULE = "预留比例须在 0 到 100 之间，最多两位小数"
+
+
+def _audited() -> int:
+    return _db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "organisation.budget"))
+
+
+def _field(page: str, name: str) -> str:
+    """The `<div class="field">` of the budget form's field `name`."""
+    start = page.index(f'<label for="{name}">')
+    return page[page.rindex("<div", 0, start) : page.index("</div>", start)]
+
+
+@pytest.fixture
+def approver_client(app, db):
+    organisation, _buyer, approver, _viewer, _rice, _eggs = organisation_with_products()
+    client = app.test_client()
+    client.post("/login", data={"email": approver.email, "password": "password123"})
+    return client, organisation, approver
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["abc", "1e3", "12,5", "-5", "-0.01", "50000.555", "0.001", "10000000000.01", "99999999999999999999"],
+)
+def test_a_budget_typed_wrong_is_said_under_its_field_with_the_limit_and_what_was_typed(approver_client, typed):
+    client, organisation, _approver = approver_client
+    year = local_date(now_utc()).year
+    r = client.post(
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": typed, "reserved_pct": "30.5"}
+    )
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422, typed
+    field = _field(page, "budget")
+    assert "has-error" in field and BUDGET_RULE in field and f'value="{escape(typed)}"' in field, typed
+    assert 'aria-invalid="true"' in field and 'aria-describedby="budget-error"' in field
+    share = _field(page, "reserved_pct")  # the other field, right, keeps what was typed and says nothing
+    assert 'value="30.5"' in share and "has-error" not in share
+    assert "预算金额无效" not in page and "请填写正确的预算金额和预留比例" not in page
+    assert f"对账单 · {year}" in page and _audited() == 0
+
+
+def test_the_largest_budget_and_zero_are_taken(approver_client):
+    client, organisation, _approver = approver_client
+    year = local_date(now_utc()).year
+    for typed, shown in (("10,000,000,000.00", "¥10,000,000,000.00"), ("0", "¥0.00"), ("¥8000.5", "¥8,000.50")):
+        r = client.post(
+            f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": typed, "reserved_pct": "30"}
+        )
+        assert r.status_code == 303, typed
+        page = client.get(r.headers["Location"]).get_data(as_text=True)
+        assert "预算已保存" in page and shown in page, typed
+    assert _audited() == 3
+
+
+def test_a_share_typed_wrong_is_said_under_its_own_field(approver_client):
+    client, organisation, _approver = approver_client
+    year = local_date(now_utc()).year
+    for typed in ("abc", "-1", "100.01", "30.555"):
+        r = client.post(
+            f"/organisations/{organisation.id}/budget",
+            data={"year": str(year), "budget": "50000", "reserved_pct": typed},
+        )
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422, typed
+        share = _field(page, "reserved_pct")
+        assert SHARE_RULE in share and f'value="{escape(typed)}"' in share, typed
+        assert 'value="50000"' in _field(page, "budget") and "has-error" not in _field(page, "budget")
+    r = client.post(
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "-1", "reserved_pct": "101"}
+    )
+    page = r.get_data(as_text=True)  # both wrong: each said under its own field
+    assert BUDGET_RULE in _field(page, "budget") and SHARE_RULE in _field(page, "reserved_pct")
+    assert _audited() == 0
+
+
+def test_the_budget_error_is_in_english_on_an_english_page(approver_client):
+    client, organisation, _approver = approver_client
+    year = local_date(now_utc()).year
+    r = client.post(
+        f"/organisations/{organisation.id}/budget?lang=en",
+        data={"year": str(year), "budget": "12.345", "reserved_pct": "30"},
+    )
+    field = _field(r.get_data(as_text=True), "budget")
+    assert r.status_code == 422
+    assert "must be an amount from 0 to 10,000,000,000 yuan, with at most two decimals" in field
+    assert 'value="12.345"' in field
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("50000", "not_an_integer"),
+        (1.5, "not_an_integer"),
+        (True, "not_an_integer"),
+        (None, "not_an_integer"),
+        ([1], "not_an_integer"),
+        (-1, "negative"),
+        (statements.MAX_BUDGET_FEN + 1, "too_high"),
+        (10**30, "too_high"),
+    ],
+)
+def test_the_api_refuses_a_wrong_budget_with_its_code_field_and_limit(
+    client, api_token, approver_client, value, reason
+):
+    _client, organisation, approver = approver_client
+    year = local_date(now_utc()).year
+    r = client.post(
+        f"/api/v1/organisations/{organisation.id}/budget",
+        headers=api_token(approver),
+        json={"year": year, "budget_fen": value, "reserved_bps": 3000},
+    )
+    assert r.status_code == 422, value
+    error = r.json["error"]
+    assert error["code"] == "invalid_budget" and error["fields"] == {"budget_fen": reason}, value
+    assert error["message"] == BUDGET_RULE
+    assert _audited() == 0
+
+
+def test_the_api_takes_the_limit_and_refuses_a_wrong_share_with_its_own_code(client, api_token, approver_client):
+    _client, organisation, approver = approver_client
+    year = local_date(now_utc()).year
+    h = api_token(approver)
+    url = f"/api/v1/organisations/{organisation.id}/budget"
+    r = client.post(url, headers=h, json={"year": year, "budget_fen": statements.MAX_BUDGET_FEN, "reserved_bps": 0})
+    assert r.status_code == 200 and r.json["budget_fen"] == statements.MAX_BUDGET_FEN
+    for value, reason in ((10001, "too_high"), (-1, "negative"), ("30", "not_an_integer"), (30.5, "not_an_integer")):
+        r = client.post(url, headers=h, json={"year": year, "budget_fen": 1, "reserved_bps": value})
+        assert r.status_code == 422 and r.json["error"]["code"] == "invalid_reserved_share", value
+        assert r.json["error"]["fields"] == {"reserved_bps": reason} and r.json["error"]["message"] == SHARE_RULE
+    r = client.post(f"{url}?lang=en", headers=h, json={"year": year, "budget_fen": -1, "reserved_bps": 0})
+    assert "from 0 to 10,000,000,000 yuan" in r.json["error"]["message"]
