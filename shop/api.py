@@ -12,7 +12,10 @@ answer must be read after the commit. Errors use docs/api.md's envelope (see `sh
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
+import typing
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Callable
@@ -20,7 +23,7 @@ from typing import Any, Callable
 from flask import Blueprint, g, jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.json_schema import models_json_schema
 
@@ -51,6 +54,23 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+def model_of(cls: type, name: str, **nested: Any) -> type[BaseModel]:
+    """The response model `name` of the dataclass `cls` a service returns, so that the dataclass is the one list
+    of the answer's fields: its fields in their order and with their types (but a field holding other
+    dataclasses, typed by their models in `nested`, e.g. `lots=list[SaleLotOut]`), each described by its
+    `field(metadata={"description": ...})`, the model by the class's docstring. Answer it with
+    `name.model_validate(instance, from_attributes=True)`."""
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        description = f.metadata.get("description")
+        fields[f.name] = (nested.get(f.name, hints[f.name]), Field(description=description) if description else ...)
+    # a dataclass without a docstring is given its signature as one: that describes nothing
+    generated = cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
+    doc = cls.__doc__ if cls.__doc__ != generated else None
+    return create_model(name, __doc__=doc, **fields)
 
 
 @dataclass

@@ -9,9 +9,9 @@ names leave this module masked only (`mask_name`), as on every county page.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from typing import Literal, cast
 
 import sqlalchemy as sa
 
@@ -29,20 +29,92 @@ from tourism.models import Booking, Listing
 PARTS = ("household_fen", "commission_fen", "collective_fen", "purchased_fen")
 
 
+#: What a sale's line is: goods or a booking.
+SaleKind = Literal["product", "booking"]
+
+
+# One sale traced (`SaleTrace`), as the page shows it and the API answers it (`county.sales_api`): these
+# dataclasses are the one list of its fields, and a docstring or a field's description is the API's too.
+@dataclass
+class SaleLot:
+    code: str = field(metadata={"description": "the lot's trace code (/trace/{code})"})
+    status: str = field(metadata={"description": "active, expired or recalled"})
+    taken: int = field(metadata={"description": "units of the line it supplied"})
+
+
+@dataclass
+class SaleFigureRow:
+    """One credit or reversal of the line's money, signed: sale_fen = household_fen + commission_fen +
+    collective_fen + purchased_fen."""
+
+    date: dt.date
+    ref: str = field(
+        metadata={"description": "'' a credit; 'refund:<id>' the reversal of that refund; 'kept:…' a kept fee"}
+    )
+    reversal: bool
+    sale_fen: int
+    household_fen: int
+    commission_fen: int
+    collective_fen: int
+    purchased_fen: int
+
+
+@dataclass
+class SaleTotals:
+    """The net of the figures: what of the sale stays with whom, to the fen."""
+
+    sale_fen: int
+    household_fen: int
+    commission_fen: int
+    collective_fen: int
+    purchased_fen: int
+
+
+@dataclass
+class SaleBatch:
+    id: int
+    code: str
+    status: str = field(metadata={"description": "the payout line's status in that batch"})
+    amount_fen: int = field(metadata={"description": "what of the household's entries from this sale the batch pays"})
+
+
+@dataclass
+class SaleHousehold:
+    id: int
+    name: str = field(metadata={"description": "the head's name, masked as on every county page"})
+    village: str
+    credited_fen: int
+    reversed_fen: int
+    net_fen: int
+    unpaid_fen: int = field(metadata={"description": "of the net, what no payout batch pays yet"})
+    batches: list[SaleBatch]
+
+
+@dataclass
+class SaleRefund:
+    id: int
+    amount_fen: int
+    state: str
+    reason: str
+    created_at: dt.datetime
+
+
 @dataclass
 class SaleTrace:
     line_id: int
-    kind: str  # "product" | "booking"
-    title: str
-    product_name: str  # the product's (or the listing's) name today; "" when it is gone
+    kind: SaleKind
+    title: str = field(metadata={"description": "the line's title as sold"})
+    product_name: str = field(
+        metadata={"description": "the product's (or the listing's) name today; '' when it is gone"}
+    )
     variant_label: str
     product_id: int | None
-    booking_code: str
-    check_in: date | None
-    check_out: date | None
-    order_code: str
-    ordered_at: datetime
-    station: str
+    booking_id: str = field(metadata={"description": "a booking line's booking code; '' for goods"})
+    check_in: dt.date | None
+    check_out: dt.date | None
+    order_id: str = field(metadata={"description": "the order's public code"})
+    ordered_at: dt.datetime
+    station: str = field(metadata={"description": "the selling station's name"})
     status: str
     unit: str
     unit_price_fen: int
@@ -50,13 +122,12 @@ class SaleTrace:
     refunded_quantity: int
     line_total_fen: int
     commission_bps: int
-    lots: list[dict[str, Any]] = field(default_factory=list)
+    lots: list[SaleLot]
     #: One row per credit or reversal of the line (`SaleFigure`), signed, oldest first.
-    figures: list[dict[str, Any]] = field(default_factory=list)
-    #: Net of the figures: what of the sale stays with whom, to the fen.
-    totals: dict[str, int] = field(default_factory=dict)
-    households: list[dict[str, Any]] = field(default_factory=list)
-    refunds: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[SaleFigureRow]
+    totals: SaleTotals
+    households: list[SaleHousehold]
+    refunds: list[SaleRefund]
 
 
 def _line(line_id: int):
@@ -89,17 +160,39 @@ def sale_trace(line_id: int) -> SaleTrace | None:
     if row is None:
         return None
     line, code, ordered_at, station, product, variant, booking, check_in, check_out, listing = row
-    trace = SaleTrace(
+    lots = [
+        SaleLot(code=lot_code, status=status, taken=consumed or allocated)
+        for lot_code, status, allocated, consumed in db.session.execute(
+            sa.select(Lot.code, Lot.status, LotAllocation.allocated, LotAllocation.consumed)
+            .join(Lot, Lot.id == LotAllocation.lot_id)
+            .where(LotAllocation.order_line_id == line.id)
+            .order_by(LotAllocation.id)
+        )
+    ]
+    figures = [
+        SaleFigureRow(
+            date=f.entry_date,
+            ref=f.ref,
+            reversal=f.sale_fen < 0,
+            sale_fen=f.sale_fen,
+            **{part: getattr(f, part) for part in PARTS},
+        )
+        for f in db.session.scalars(
+            sa.select(SaleFigure).where(SaleFigure.order_line_id == line.id).order_by(SaleFigure.id)
+        )
+    ]
+    totals = SaleTotals(**{part: sum(getattr(f, part) for f in figures) for part in ("sale_fen", *PARTS)})
+    return SaleTrace(
         line_id=line.id,
-        kind=line.kind,
+        kind=cast(SaleKind, line.kind),
         title=line.title,
         product_name=(listing if line.kind == "booking" else product) or "",
         variant_label=variant or "",
         product_id=line.product_id,
-        booking_code=booking or "",
+        booking_id=booking or "",
         check_in=check_in,
         check_out=check_out,
-        order_code=code,
+        order_id=code,
         ordered_at=ordered_at,
         station=station or "",
         status=line.status,
@@ -109,36 +202,15 @@ def sale_trace(line_id: int) -> SaleTrace | None:
         refunded_quantity=line.refunded_quantity,
         line_total_fen=line.line_total_fen,
         commission_bps=line.commission_bps,
+        lots=lots,
+        figures=figures,
+        totals=totals,
+        households=_households(line.id),
+        refunds=[
+            SaleRefund(id=r.id, amount_fen=r.amount_fen, state=r.state, reason=r.reason, created_at=r.created_at)
+            for r in db.session.scalars(sa.select(Refund).where(Refund.order_line_id == line.id).order_by(Refund.id))
+        ],
     )
-    trace.lots = [
-        {"code": lot_code, "status": status, "taken": consumed or allocated}
-        for lot_code, status, allocated, consumed in db.session.execute(
-            sa.select(Lot.code, Lot.status, LotAllocation.allocated, LotAllocation.consumed)
-            .join(Lot, Lot.id == LotAllocation.lot_id)
-            .where(LotAllocation.order_line_id == line.id)
-            .order_by(LotAllocation.id)
-        )
-    ]
-    figures = db.session.scalars(
-        sa.select(SaleFigure).where(SaleFigure.order_line_id == line.id).order_by(SaleFigure.id)
-    ).all()
-    trace.figures = [
-        {
-            "date": f.entry_date,
-            "ref": f.ref,
-            "reversal": f.sale_fen < 0,
-            "sale_fen": f.sale_fen,
-            **{part: getattr(f, part) for part in PARTS},
-        }
-        for f in figures
-    ]
-    trace.totals = {part: sum(f[part] for f in trace.figures) for part in ("sale_fen", *PARTS)}
-    trace.households = _households(line.id)
-    trace.refunds = [
-        {"id": r.id, "amount_fen": r.amount_fen, "state": r.state, "reason": r.reason, "at": r.created_at}
-        for r in db.session.scalars(sa.select(Refund).where(Refund.order_line_id == line.id).order_by(Refund.id))
-    ]
-    return trace
 
 
 def get_sale_trace(line_id: int) -> SaleTrace:
@@ -149,7 +221,7 @@ def get_sale_trace(line_id: int) -> SaleTrace:
     return trace
 
 
-def _households(line_id: int) -> list[dict[str, Any]]:
+def _households(line_id: int) -> list[SaleHousehold]:
     """Every household the line credited: what it was credited, what refunds took back, what it holds, and the
     payout batches that paid (or are paying) its entries. Two statements."""
     rows = db.session.execute(
@@ -182,35 +254,36 @@ def _households(line_id: int) -> list[dict[str, Any]]:
         else []
     )
     batch_of = {entry_id: (batch_id, code, status) for entry_id, batch_id, code, status in paid}
-    households: dict[int, dict[str, Any]] = {}
+    households: dict[int, SaleHousehold] = {}
+    batches: dict[tuple[int, int], SaleBatch] = {}
     for r in rows:
-        name, village = names.get(r.household_id, ("", ""))
-        h = households.setdefault(
-            r.household_id,
-            {
-                "id": r.household_id,
-                "name": mask_name(name),
-                "village": village,
-                "credited_fen": 0,
-                "reversed_fen": 0,
-                "net_fen": 0,
-                "batches": {},
-                "unpaid_fen": 0,
-            },
-        )
+        h = households.get(r.household_id)
+        if h is None:
+            name, village = names.get(r.household_id, ("", ""))
+            h = households[r.household_id] = SaleHousehold(
+                id=r.household_id,
+                name=mask_name(name),
+                village=village,
+                credited_fen=0,
+                reversed_fen=0,
+                net_fen=0,
+                unpaid_fen=0,
+                batches=[],
+            )
         if r.kind == IncomeKind.REVERSAL:
-            h["reversed_fen"] += r.amount_fen
+            h.reversed_fen += r.amount_fen
         else:
-            h["credited_fen"] += r.amount_fen
-        h["net_fen"] += r.amount_fen
+            h.credited_fen += r.amount_fen
+        h.net_fen += r.amount_fen
         if r.id in batch_of:
             batch_id, code, status = batch_of[r.id]
-            batch = h["batches"].setdefault(batch_id, {"id": batch_id, "code": code, "status": status, "fen": 0})
-            batch["fen"] += r.amount_fen
+            batch = batches.get((h.id, batch_id))
+            if batch is None:
+                batch = batches[h.id, batch_id] = SaleBatch(id=batch_id, code=code, status=status, amount_fen=0)
+                h.batches.append(batch)
+            batch.amount_fen += r.amount_fen
         else:
-            h["unpaid_fen"] += r.amount_fen
-    for h in households.values():
-        h["batches"] = list(h["batches"].values())
+            h.unpaid_fen += r.amount_fen
     return list(households.values())
 
 
