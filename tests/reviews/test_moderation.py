@@ -6,50 +6,18 @@ that review's hide form, which returns to the page it came from."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from catalog.models import Product
 from reviews import services
 from reviews.models import Review, ReviewPhoto
 from shop.db import commit
-from shop.extensions import db
-from tests.factories import make_product, make_user
-from tests.reviews.review_setup import delivered_order, stay_order
+from tests.factories import make_user
+from tests.reviews.review_setup import delivered_order, moderation_mix, stay_order, walnut_review
 from tests.sql_count import page_statements
-from tests.stations.factories import make_order
 from tests.tourism.factories import make_listing
 
 LIST = "/reviews/moderate"
-
-
-@pytest.fixture
-def walnuts(world):
-    """A product of station A with stock enough for many orders."""
-    return make_product(name="山核桃", stock=200, station=world.a.station, category=world.category)
-
-
-def _review(world, now, *, minutes_ago: int, rating: int = 4, body: str = "不错", hidden: bool = False) -> Review:
-    """A review of 山核桃 (`walnuts`) on its own order line, written `minutes_ago` before `now` (setup
-    only: the list reads rows, whatever wrote them)."""
-    product = db.session.scalar(sa.select(Product).where(Product.name == "山核桃"))
-    order = make_order([(product, 1)], buyer=world.buyer)
-    review = Review(
-        order_line_id=order.lines[0].id,
-        user_id=world.buyer.id,
-        product_id=product.id,
-        station_id=world.a.station.id,
-        rating=rating,
-        body=body,
-        created_at=now - timedelta(minutes=minutes_ago),
-        hidden_at=now if hidden else None,
-        hidden_reason="辱骂" if hidden else "",
-    )
-    db.session.add(review)
-    db.session.flush()
-    return review
 
 
 def _ids(html: str) -> list[int]:
@@ -60,7 +28,7 @@ def test_moderation_pages_through_every_review_newest_first_in_a_fixed_number_of
     client, db, world, walnuts, now, auth
 ):
     per_page = services.MODERATION_PER_PAGE
-    reviews = [_review(world, now, minutes_ago=n, body=f"第{n}条") for n in range(per_page + 5)]
+    reviews = [walnut_review(world, now, minutes_ago=n, body=f"第{n}条") for n in range(per_page + 5)]
     county = make_user(role="county")
     commit()
     auth.login(county)
@@ -82,20 +50,7 @@ def test_moderation_pages_through_every_review_newest_first_in_a_fixed_number_of
 def test_moderation_filters_hidden_low_stars_and_text_and_keeps_them_across_pages(
     client, db, world, walnuts, now, auth
 ):
-    shown_low = _review(world, now, minutes_ago=1, rating=1, body="骂人的话")
-    hidden_low = _review(world, now, minutes_ago=2, rating=2, body="广告 加微信", hidden=True)
-    shown_high = _review(world, now, minutes_ago=3, rating=5, body="100%_好评")
-    listing = make_listing(host=make_user(role="host"), name="罗渡农家乐")
-    stay = stay_order(world.buyer, listing)
-    of_listing = Review(
-        order_line_id=stay.lines[0].id,
-        user_id=world.buyer.id,
-        listing_id=listing.id,
-        rating=3,
-        body="安静",
-        created_at=now - timedelta(minutes=4),
-    )
-    db.session.add(of_listing)
+    shown_low, hidden_low, shown_high, of_listing, listing = moderation_mix(world, now)
     commit()
     auth.login(make_user(role="county"))
 
@@ -117,7 +72,7 @@ def test_moderation_filters_hidden_low_stars_and_text_and_keeps_them_across_page
     assert "没有符合条件的评价" in client.get(f"{LIST}?q=没有这句话").get_data(as_text=True)
     # the filters stay on the next page and in the hide form's way back
     for n in range(services.MODERATION_PER_PAGE):
-        _review(world, now, minutes_ago=10 + n, rating=1, body="差")
+        walnut_review(world, now, minutes_ago=10 + n, rating=1, body="差")
     commit()
     page = client.get(f"{LIST}?state=shown&low=1").get_data(as_text=True)
     assert 'href="/reviews/moderate?page=2&amp;state=shown&amp;low=1">下一页</a>' in page
@@ -128,8 +83,8 @@ def test_moderation_filters_hidden_low_stars_and_text_and_keeps_them_across_page
     "query", ["state=gone", "low=yes", "page=abc", "page=0", "page=-1", "page=99999999999", "q=" + "长" * 101]
 )
 def test_a_filter_that_makes_no_sense_gives_the_whole_list_with_a_message(client, db, world, walnuts, now, auth, query):
-    hidden = _review(world, now, minutes_ago=1, hidden=True)
-    shown = _review(world, now, minutes_ago=2)
+    hidden = walnut_review(world, now, minutes_ago=1, hidden=True)
+    shown = walnut_review(world, now, minutes_ago=2)
     commit()
     auth.login(make_user(role="county"))
     res = client.get(f"{LIST}?{query}")
@@ -142,7 +97,7 @@ def test_a_filter_that_makes_no_sense_gives_the_whole_list_with_a_message(client
 
 @pytest.mark.parametrize("role", ["consumer", "operator", "host"])
 def test_only_the_county_and_admins_moderate(client, db, world, walnuts, now, auth, role):
-    review = _review(world, now, minutes_ago=1)
+    review = walnut_review(world, now, minutes_ago=1)
     user = make_user(role=role, station=world.a.station if role == "operator" else None)
     commit()
     auth.login(user)
@@ -206,7 +161,7 @@ def test_a_product_page_offers_the_county_a_hide_link_per_review_that_comes_back
     page = client.get(url).get_data(as_text=True)
     assert "评价已隐藏" in page and "骂人的话" not in page
     # somewhere off the site is never where it returns
-    other = _review(world, now, minutes_ago=1)
+    other = walnut_review(world, now, minutes_ago=1)
     commit()
     assert (
         client.get(f"/reviews/{other.id}/moderate?next=//evil.example")
@@ -242,7 +197,7 @@ def test_moderation_shows_a_reviews_photos_in_a_fixed_number_of_statements(clien
     """An abusive photo is a reason to hide a review: the list shows each review's photos (as the product page
     does), read with the page's reviews at once — a page of reviews with photos costs what one with one does."""
     per_page = services.MODERATION_PER_PAGE
-    reviews = [_review(world, now, minutes_ago=n, body=f"第{n}条") for n in range(per_page + 2)]
+    reviews = [walnut_review(world, now, minutes_ago=n, body=f"第{n}条") for n in range(per_page + 2)]
     for n, review in enumerate(reviews):
         for k in range(2 if n < per_page else 1):
             db.session.add(

@@ -6,47 +6,15 @@ a filter it does not offer is a 422 naming it (the page shows the whole list ins
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-import sqlalchemy as sa
 
-from catalog.models import Product
 from reviews import services
-from reviews.models import Review
 from shop.db import commit
-from shop.extensions import db
-from tests.factories import make_product, make_user
-from tests.reviews.review_setup import stay_order
+from tests.factories import make_user
+from tests.reviews.review_setup import moderation_mix, walnut_review
 from tests.sql_count import page_statements
-from tests.stations.factories import make_order
-from tests.tourism.factories import make_listing
 
 URL = "/api/v1/reviews/moderation"
-
-
-@pytest.fixture
-def walnuts(world):
-    return make_product(name="山核桃", stock=200, station=world.a.station, category=world.category)
-
-
-def _review(world, now, *, minutes_ago: int, rating: int = 4, body: str = "不错", hidden: bool = False) -> Review:
-    product = db.session.scalar(sa.select(Product).where(Product.name == "山核桃"))
-    order = make_order([(product, 1)], buyer=world.buyer)
-    review = Review(
-        order_line_id=order.lines[0].id,
-        user_id=world.buyer.id,
-        product_id=product.id,
-        station_id=world.a.station.id,
-        rating=rating,
-        body=body,
-        created_at=now - timedelta(minutes=minutes_ago),
-        hidden_at=now if hidden else None,
-        hidden_reason="辱骂" if hidden else "",
-    )
-    db.session.add(review)
-    db.session.flush()
-    return review
 
 
 def _ids(res) -> list[int]:
@@ -56,7 +24,7 @@ def _ids(res) -> list[int]:
 
 def test_the_list_pages_through_every_review_newest_first(client, db, world, walnuts, now, api_token):
     per_page = services.MODERATION_PER_PAGE
-    reviews = [_review(world, now, minutes_ago=n, body=f"第{n}条") for n in range(per_page + 5)]
+    reviews = [walnut_review(world, now, minutes_ago=n, body=f"第{n}条") for n in range(per_page + 5)]
     commit()
     headers = api_token(make_user(role="county"))
     first = client.get(URL, headers=headers)
@@ -70,20 +38,7 @@ def test_the_list_pages_through_every_review_newest_first(client, db, world, wal
 
 
 def test_the_filters_are_the_pages_and_hidden_reviews_say_why(client, db, world, walnuts, now, api_token):
-    shown_low = _review(world, now, minutes_ago=1, rating=1, body="骂人的话")
-    hidden_low = _review(world, now, minutes_ago=2, rating=2, body="广告 加微信", hidden=True)
-    shown_high = _review(world, now, minutes_ago=3, rating=5, body="100%_好评")
-    listing = make_listing(host=make_user(role="host"), name="罗渡农家乐")
-    stay = stay_order(world.buyer, listing)
-    of_listing = Review(
-        order_line_id=stay.lines[0].id,
-        user_id=world.buyer.id,
-        listing_id=listing.id,
-        rating=3,
-        body="安静",
-        created_at=now - timedelta(minutes=4),
-    )
-    db.session.add(of_listing)
+    shown_low, hidden_low, shown_high, of_listing, listing = moderation_mix(world, now)
     commit()
     headers = api_token(make_user(role="county"))
 
@@ -109,7 +64,7 @@ def test_the_filters_are_the_pages_and_hidden_reviews_say_why(client, db, world,
 
 
 def test_a_hide_through_the_api_shows_in_the_list(client, db, world, walnuts, now, api_token):
-    review = _review(world, now, minutes_ago=1)
+    review = walnut_review(world, now, minutes_ago=1)
     commit()
     headers = api_token(make_user(role="admin"))
     hidden = client.post(f"/api/v1/reviews/{review.id}/hide", json={"reason": "广告"}, headers=headers)
@@ -133,7 +88,7 @@ def test_a_hide_through_the_api_shows_in_the_list(client, db, world, walnuts, no
     ],
 )
 def test_a_filter_it_does_not_offer_is_a_422_naming_it(client, db, world, walnuts, now, api_token, query, field):
-    _review(world, now, minutes_ago=1)
+    walnut_review(world, now, minutes_ago=1)
     commit()
     res = client.get(f"{URL}?{query}", headers=api_token(make_user(role="county")))
     assert res.status_code == 422 and res.json["error"]["code"] == "validation_error"
@@ -142,7 +97,7 @@ def test_a_filter_it_does_not_offer_is_a_422_naming_it(client, db, world, walnut
 
 @pytest.mark.parametrize("role", ["consumer", "operator", "host"])
 def test_only_the_county_and_admins_moderate(client, db, world, walnuts, now, api_token, role):
-    _review(world, now, minutes_ago=1, hidden=True)
+    walnut_review(world, now, minutes_ago=1, hidden=True)
     user = make_user(role=role, station=world.a.station if role == "operator" else None)
     commit()
     res = client.get(URL, headers=api_token(user))
@@ -154,12 +109,12 @@ def test_only_the_county_and_admins_moderate(client, db, world, walnuts, now, ap
 
 def test_a_full_page_reads_what_a_page_of_one_does(client, db, world, walnuts, now, auth):
     """Each review's writer (its masked `author`), subject and photos are read for the whole page at once."""
-    first = _review(world, now, minutes_ago=0)
+    first = walnut_review(world, now, minutes_ago=0)
     commit()
     auth.login(make_user(role="county"))
     _json, one = page_statements(client, URL)
     for n in range(services.MODERATION_PER_PAGE - 1):
-        review = _review(world, now, minutes_ago=n + 1)
+        review = walnut_review(world, now, minutes_ago=n + 1)
         review.user_id = make_user().id  # each by another buyer
     commit()
     _json, full = page_statements(client, URL)
