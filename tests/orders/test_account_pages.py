@@ -12,52 +12,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from orders.models import Address, Order
+from orders.models import Order
 from reviews.models import Review, ReviewPhoto
 from shop.once import new_form_token
 from tests.factories import NOW, make_product, make_station, make_user
+from tests.orders.address_book import ADDRESS, book_rows, saved_address
 from tests.sql_count import page_statements
 from tests.stations.factories import make_order
-
-ADDRESS = {
-    "name": "王小明",
-    "phone": "138 0013 8000",
-    "province": "江西省",
-    "city": "南昌市",
-    "district": "南昌县",
-    "line": "莲塘镇幸福路1号",
-}
-
-
-def _book(db, user) -> list[tuple]:
-    db.session.expire_all()
-    return [
-        (a.name, a.phone, a.line, a.is_default)
-        for a in db.session.scalars(sa.select(Address).where(Address.user_id == user.id).order_by(Address.id))
-    ]
 
 
 def _add(client, **changes):
     return client.post("/account/addresses/new", data={**ADDRESS, "form_token": new_form_token(), **changes})
-
-
-def _address(user, *, line="莲塘镇1号", default=False) -> Address:
-    from shop.extensions import db
-
-    address = Address(
-        user_id=user.id,
-        name="张三",
-        phone="13900000000",
-        province="江西省",
-        city="南昌市",
-        district="南昌县",
-        line=line,
-        is_default=default,
-        created_at=NOW,
-    )
-    db.session.add(address)
-    db.session.flush()
-    return address
 
 
 @pytest.mark.parametrize(
@@ -121,7 +86,7 @@ def test_a_buyer_adds_an_address_once_and_the_first_is_the_default(client, db, a
     assert res.status_code == 303 and res.headers["Location"].endswith("/account/addresses")
     again = client.post("/account/addresses/new", data={**ADDRESS, "form_token": token})  # a double tap, Back + 保存
     assert again.status_code == 303
-    assert _book(db, user) == [("王小明", "13800138000", "莲塘镇幸福路1号", True)]
+    assert book_rows(user) == [("王小明", "13800138000", "莲塘镇幸福路1号", True)]
     page = client.get("/account/addresses").get_data(as_text=True)
     assert "莲塘镇幸福路1号" in page and "默认" in page
 
@@ -140,21 +105,21 @@ def test_an_incomplete_address_is_refused_as_at_checkout_and_nothing_saved(clien
     auth.login(user)
     res = _add(client, **changes)
     assert res.status_code == 422 and message in res.get_data(as_text=True)
-    assert _book(db, user) == []
+    assert book_rows(user) == []
 
 
 def test_a_buyer_edits_an_address_and_a_bad_edit_changes_nothing(client, db, auth):
     user = make_user()
-    address = _address(user, default=True)
+    address = saved_address(user, default=True)
     auth.login(user)
     form = client.get(f"/account/addresses/{address.id}/edit").get_data(as_text=True)
     assert 'value="莲塘镇1号"' in form
     bad = client.post(f"/account/addresses/{address.id}/edit", data={**ADDRESS, "phone": "12345"})
     assert bad.status_code == 422
-    assert _book(db, user) == [("张三", "13900000000", "莲塘镇1号", True)]
+    assert book_rows(user) == [("张三", "13900000000", "莲塘镇1号", True)]
     ok = client.post(f"/account/addresses/{address.id}/edit", data={**ADDRESS, "line": "向塘镇2号"})
     assert ok.status_code == 303
-    assert _book(db, user) == [("王小明", "13800138000", "向塘镇2号", True)]
+    assert book_rows(user) == [("王小明", "13800138000", "向塘镇2号", True)]
 
 
 def test_an_address_edited_into_a_copy_of_another_is_refused_as_adding_it_adds_none(client, db, auth):
@@ -162,18 +127,18 @@ def test_an_address_edited_into_a_copy_of_another_is_refused_as_adding_it_adds_n
     entries (two 张三 莲塘镇1号 offered at checkout). It is refused, as typed, and the book stays as it was;
     the same address typed with spaces in its mobile number is the same address."""
     user = make_user()
-    home = _address(user, line="莲塘镇1号", default=True)
-    work = _address(user, line="向塘镇2号")
+    home = saved_address(user, line="莲塘镇1号", default=True)
+    work = saved_address(user, line="向塘镇2号")
     auth.login(user)
     same = {**ADDRESS, "name": "张三", "phone": "139 0000 0000", "line": "莲塘镇1号"}
     assert _add(client, **same).status_code == 303  # adding it: none added
-    assert _book(db, user) == [("张三", "13900000000", "莲塘镇1号", True), ("张三", "13900000000", "向塘镇2号", False)]
+    assert book_rows(user) == [("张三", "13900000000", "莲塘镇1号", True), ("张三", "13900000000", "向塘镇2号", False)]
     for _ in range(2):  # saved twice (Back and 保存): refused both times, nothing changed
         res = client.post(f"/account/addresses/{work.id}/edit", data=same)
         assert res.status_code == 409
         page = res.get_data(as_text=True)
         assert "收货地址里已有一个相同的地址" in page and 'value="139 0000 0000"' in page
-    assert _book(db, user) == [("张三", "13900000000", "莲塘镇1号", True), ("张三", "13900000000", "向塘镇2号", False)]
+    assert book_rows(user) == [("张三", "13900000000", "莲塘镇1号", True), ("张三", "13900000000", "向塘镇2号", False)]
     # an entry saved unchanged is no copy of itself
     assert client.post(f"/account/addresses/{home.id}/edit", data=same).status_code == 303
     english = client.post(f"/account/addresses/{work.id}/edit?lang=en", data=same).get_data(as_text=True)
@@ -182,11 +147,11 @@ def test_an_address_edited_into_a_copy_of_another_is_refused_as_adding_it_adds_n
 
 def test_the_default_chosen_is_the_one_checkout_preselects(client, db, auth):
     user = make_user()
-    first = _address(user, line="莲塘镇1号", default=True)
-    second = _address(user, line="向塘镇2号")
+    first = saved_address(user, line="莲塘镇1号", default=True)
+    second = saved_address(user, line="向塘镇2号")
     auth.login(user)
     assert client.post(f"/account/addresses/{second.id}/default").status_code == 303
-    assert _book(db, user) == [("张三", "13900000000", "莲塘镇1号", False), ("张三", "13900000000", "向塘镇2号", True)]
+    assert book_rows(user) == [("张三", "13900000000", "莲塘镇1号", False), ("张三", "13900000000", "向塘镇2号", True)]
     client.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
     checkout = client.get("/checkout").get_data(as_text=True)
     assert f'<option selected value="{second.id}">' in checkout and f'<option value="{first.id}">' in checkout
@@ -194,8 +159,8 @@ def test_the_default_chosen_is_the_one_checkout_preselects(client, db, auth):
 
 def test_deleting_an_address_leaves_the_orders_placed_with_it_and_moves_the_default(client, db, auth):
     user = make_user()
-    older = _address(user, line="莲塘镇1号")
-    used = _address(user, line="向塘镇2号", default=True)
+    older = saved_address(user, line="莲塘镇1号")
+    used = saved_address(user, line="向塘镇2号", default=True)
     auth.login(user)
     client.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
     placed = client.post(
@@ -205,7 +170,7 @@ def test_deleting_an_address_leaves_the_orders_placed_with_it_and_moves_the_defa
     assert placed.status_code == 303
     res = client.post(f"/account/addresses/{used.id}/delete")
     assert res.status_code == 303
-    assert _book(db, user) == [("张三", "13900000000", "莲塘镇1号", True)]  # the one left is the default
+    assert book_rows(user) == [("张三", "13900000000", "莲塘镇1号", True)]  # the one left is the default
     order = db.session.scalars(sa.select(Order).where(Order.user_id == user.id)).one()
     assert (order.ship_name, order.ship_phone, order.ship_line) == ("张三", "13900000000", "向塘镇2号")
     assert "向塘镇2号" in client.get(f"/orders/{order.code}").get_data(as_text=True)
@@ -218,22 +183,22 @@ def test_deleting_an_address_leaves_the_orders_placed_with_it_and_moves_the_defa
 )
 def test_another_accounts_address_is_a_404_and_stays_as_it_was(client, db, auth, method, path):
     owner = make_user()
-    theirs = _address(owner, default=True)
+    theirs = saved_address(owner, default=True)
     auth.login(make_user())
     res = client.open(f"/account/addresses/{theirs.id}/{path}", method=method, data={**ADDRESS})
     assert res.status_code == 404
-    assert _book(db, owner) == [("张三", "13900000000", "莲塘镇1号", True)]
+    assert book_rows(owner) == [("张三", "13900000000", "莲塘镇1号", True)]
 
 
 def test_every_address_post_needs_its_csrf_token(client, db, auth, app, monkeypatch):
     user = make_user()
-    address = _address(user, default=True)
+    address = saved_address(user, default=True)
     auth.login(user)
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     for path in (f"{address.id}/delete", f"{address.id}/default", f"{address.id}/edit", "new"):
         res = client.post(f"/account/addresses/{path}", data={**ADDRESS, "form_token": new_form_token()})
         assert res.status_code == 400, path
-    assert _book(db, user) == [("张三", "13900000000", "莲塘镇1号", True)]
+    assert book_rows(user) == [("张三", "13900000000", "莲塘镇1号", True)]
 
 
 def _review(buyer, product, *, days_ago=0, body="好吃", **extra) -> Review:
