@@ -7,18 +7,14 @@ the county office and admins only; an unknown line a 404."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from county.services import payouts
-from ledger.services import reverse_line
-from orders.models import Order, OrderPayment, Refund
+from orders.models import Order
 from shop.db import commit
-from stock.models import Lot, LotAllocation
 from tests.county.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE, SECRET_REGISTRY
-from tests.factories import make_product, make_user
+from tests.county.sale_setup import refunded, sold_from_a_lot_and_paid
+from tests.factories import make_user
 
 
 def _url(line_id) -> str:
@@ -29,14 +25,7 @@ def test_a_sale_says_what_its_page_says(client, auth, db, world, county_user, no
     a, b, _c = world["households"]
     l1 = world["lines"][0]
     s1 = world["stations"][0]
-    product = make_product(station=s1, name="土鸡蛋", stock=10)
-    product.variant_label = "30枚装"
-    lot = db.session.scalar(sa.select(Lot).where(Lot.product_id == product.id))
-    l1.product_id = product.id
-    db.session.add(LotAllocation(order_line_id=l1.id, lot_id=lot.id, allocated=0, consumed=3))
-    payouts.set_account(a, kind="huinong_card", number="6228480012345678", bank_name="农商银行", actor=None, now=now)
-    today = (now + timedelta(hours=8)).date()
-    batch = payouts.create_batch(period_from=today - timedelta(days=30), period_to=today, actor=None, now=now).batch
+    product, lot, batch = sold_from_a_lot_and_paid(world, now)
     commit()
     order = db.session.get(Order, l1.order_id)
 
@@ -88,13 +77,7 @@ def test_a_sale_says_what_its_page_says(client, auth, db, world, county_user, no
 
 def test_a_refund_shows_with_its_reversal(client, db, world, county_user, now, api_token):
     l2 = world["lines"][1]
-    payment = db.session.scalar(sa.select(OrderPayment).where(OrderPayment.order_id == l2.order_id))
-    refund = Refund(
-        payment_id=payment.id, order_line_id=l2.id, amount_fen=500, state="succeeded", reason="破损", created_at=now
-    )
-    db.session.add(refund)
-    db.session.flush()
-    reverse_line(l2, now=now, amount_fen=500, ref=f"refund:{refund.id}")
+    refund = refunded(l2, now)
     commit()
     sale = client.get(_url(l2.id), headers=api_token(county_user)).json
     assert [(r["id"], r["amount_fen"], r["state"], r["reason"]) for r in sale["refunds"]] == [

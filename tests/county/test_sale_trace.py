@@ -5,20 +5,18 @@ statement names each sale and links to it."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from html import unescape
 
 import sqlalchemy as sa
 
-from county.services import payouts
 from ledger.services import credit_line, reverse_line
-from orders.models import Order, OrderPayment, Refund
+from orders.models import Order
 from shop.db import commit
 from shop.money import format_yuan
-from stock.models import Lot, LotAllocation
 from tests.county.conftest import SECRET_NAME
 from tests.county.factories import make_line, make_order
-from tests.factories import make_product, make_user
+from tests.county.sale_setup import refunded, sold_from_a_lot_and_paid
+from tests.factories import make_user
 from tests.sql_count import page_statements
 
 
@@ -30,14 +28,7 @@ def test_a_sale_names_its_product_lots_split_households_refunds_and_payouts(clie
     a, b, c = world["households"]
     l1, l2, _ = world["lines"]
     s1 = world["stations"][0]
-    product = make_product(station=s1, name="土鸡蛋", stock=10)
-    product.variant_label = "30枚装"
-    lot = db.session.scalar(sa.select(Lot).where(Lot.product_id == product.id))
-    l1.product_id = product.id
-    db.session.add(LotAllocation(order_line_id=l1.id, lot_id=lot.id, allocated=0, consumed=3))
-    payouts.set_account(a, kind="huinong_card", number="6228480012345678", bank_name="农商银行", actor=None, now=now)
-    today = (now + timedelta(hours=8)).date()
-    batch = payouts.create_batch(period_from=today - timedelta(days=30), period_to=today, actor=None, now=now).batch
+    _product, lot, batch = sold_from_a_lot_and_paid(world, now)
     commit()
     order_code = db.session.get(Order, l1.order_id).code
 
@@ -58,13 +49,7 @@ def test_a_sale_names_its_product_lots_split_households_refunds_and_payouts(clie
     assert "未发放" in text
 
     # a line reversed by a refund shows the refund and what it took back
-    payment = db.session.scalar(sa.select(OrderPayment).where(OrderPayment.order_id == l2.order_id))
-    refund = Refund(
-        payment_id=payment.id, order_line_id=l2.id, amount_fen=500, state="succeeded", reason="破损", created_at=now
-    )
-    db.session.add(refund)
-    db.session.flush()
-    reverse_line(l2, now=now, amount_fen=500, ref=f"refund:{refund.id}")
+    refund = refunded(l2, now)
     commit()
     html = client.get(f"/county/sales/{l2.id}").get_data(as_text=True)
     assert "破损" in html and f"#{refund.id}" in html and "冲销" in _text(html)
