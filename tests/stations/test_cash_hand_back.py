@@ -7,9 +7,7 @@ short by it, the 按操作员汇总 listed the buyer as an operator and nothing 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from orders.models import CashEntry, PaymentState, Refund
+from orders.models import PaymentState, Refund
 from orders.services import payments
 from orders.services.pickup import collector_name
 from shop.db import commit
@@ -17,35 +15,18 @@ from shop.money import format_yuan
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product
 from tests.sql_count import page_statements
+from tests.stations.cash_refund_setup import canceled_after_counter_cash, cash_book
 from tests.stations.factories import make_order
-
-
-def _book(db) -> list[tuple[str, int, int | None]]:
-    return [(e.kind, e.amount_fen, e.actor_id) for e in db.session.scalars(sa.select(CashEntry).order_by(CashEntry.id))]
-
-
-def _canceled_by_buyer_after_counter_cash(db, world, client, auth):
-    """A pick-up order at station A, its cash taken ahead at the counter, then cancelled by its buyer on
-    the order page (the confirmation's 确认取消订单). Returns (order, the refund owed)."""
-    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer)
-    payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now_utc())
-    commit()
-    auth.login(world.buyer)
-    res = client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"})
-    assert res.status_code == 303, res.get_data(as_text=True)
-    auth.logout()
-    refund = db.session.scalars(sa.select(Refund)).one()
-    return order, refund
 
 
 def test_a_buyers_cancellation_leaves_the_book_and_the_close_true_until_the_cash_is_handed_back(
     db, world, client, auth, api_token
 ):
-    order, refund = _canceled_by_buyer_after_counter_cash(db, world, client, auth)
+    order, refund = canceled_after_counter_cash(world, client, auth)
     amount = format_yuan(3333)
     # the refund is owed: the cash is still in the till, the book unchanged
     assert (refund.amount_fen, refund.state) == (3333, "owed")
-    assert _book(db) == [("station_cash", 3333, world.a.operator.id)]
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id)]
     assert order.payments[0].state == PaymentState.REFUNDED
     # the buyer is told where the cash waits: the station's counter, its address and hours
     auth.login(world.buyer)
@@ -72,18 +53,18 @@ def test_a_buyers_cancellation_leaves_the_book_and_the_close_true_until_the_cash
 
 
 def test_the_operator_hands_the_cash_back_once_with_a_confirmation(db, world, client, auth):
-    order, refund = _canceled_by_buyer_after_counter_cash(db, world, client, auth)
+    order, refund = canceled_after_counter_cash(world, client, auth)
     url = f"/station/refunds/{refund.id}/hand-back"
     # another station's operator: not theirs to see
     auth.login(world.b.operator)
     assert client.post(url, data={"confirm": "1"}).status_code == 404
     assert client.get(f"/orders/{order.code}").status_code in (302, 403, 404)
     auth.logout()
-    assert _book(db) == [("station_cash", 3333, world.a.operator.id)]
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id)]
     auth.login(world.a.operator)
     asked = client.post(url, follow_redirects=True).get_data(as_text=True)  # the question first, nothing written
     assert f"确认已把现金 {format_yuan(3333)} 退还给" in asked and order.code in asked
-    assert len(_book(db)) == 1
+    assert len(cash_book()) == 1
     done = client.post(url, data={"confirm": "1"}, follow_redirects=True).get_data(as_text=True)
     assert f"已退还现金 {format_yuan(3333)}，记入现金账" in done
     assert "已退还" in done  # the shipment's page says it
@@ -93,7 +74,7 @@ def test_the_operator_hands_the_cash_back_once_with_a_confirmation(db, world, cl
     assert "这笔现金已退还" in again
     # one entry, by the operator who handed it back, naming the refund
     db.session.expire_all()
-    assert _book(db) == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.a.operator.id)]
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.a.operator.id)]
     assert db.session.get(Refund, refund.id).state == "succeeded"
     desk = client.get("/station/").get_data(as_text=True)
     assert "待退还现金" not in desk

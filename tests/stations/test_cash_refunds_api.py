@@ -7,37 +7,18 @@ refused (its list 403, the refund 404) and nothing is booked."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
-from orders.models import CashEntry, Refund
-from orders.services import payments
+from orders.models import Refund
 from orders.services.pickup import collector_name
 from shop.db import commit
 from shop.timeutil import now_utc
 from tests.factories import make_user
+from tests.stations.cash_refund_setup import canceled_after_counter_cash, cash_book
 from tests.stations.factories import make_order
 
 
-def _book(db) -> list[tuple[str, int, int | None]]:
-    db.session.expire_all()
-    return [(e.kind, e.amount_fen, e.actor_id) for e in db.session.scalars(sa.select(CashEntry).order_by(CashEntry.id))]
-
-
-def _owed(db, world, client, auth) -> tuple:
-    """A pick-up order at station A, its cash taken ahead at the counter, then cancelled by its buyer: the
-    refund A's till owes. Returns (order, refund)."""
-    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer)
-    payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now_utc())
-    commit()
-    auth.login(world.buyer)
-    assert client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}).status_code == 303
-    auth.logout()
-    refund = db.session.scalars(sa.select(Refund).where(Refund.shipment_id == order.shipments[0].id)).one()
-    return order, refund
-
-
 def test_the_station_lists_the_cash_it_owes_and_hands_it_back_once(db, world, client, auth, api_token):
-    order, refund = _owed(db, world, client, auth)
+    order, refund = canceled_after_counter_cash(world, client, auth)
     headers = api_token(world.a.operator)
     listed = client.get(f"/api/v1/stations/{world.a.station.id}/cash-refunds?state=owed", headers=headers)
     assert listed.status_code == 200, listed.json
@@ -55,11 +36,11 @@ def test_the_station_lists_the_cash_it_owes_and_hands_it_back_once(db, world, cl
     done = client.post(f"/api/v1/cash-refunds/{refund.id}/hand-back", headers=headers)
     assert done.status_code == 200, done.json
     assert done.json["handed_back"] is True and done.json["state"] == "succeeded" and done.json["id"] == refund.id
-    assert _book(db) == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.a.operator.id)]
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.a.operator.id)]
     # a second tap: found, nothing booked
     again = client.post(f"/api/v1/cash-refunds/{refund.id}/hand-back", headers=headers)
     assert again.status_code == 200 and again.json["handed_back"] is False and again.json["state"] == "succeeded"
-    assert _book(db) == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.a.operator.id)]
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.a.operator.id)]
     assert client.get(f"/api/v1/stations/{world.a.station.id}/cash-refunds", headers=headers).json["items"] == []
     # the shipment's page says it is handed back
     auth.login(world.a.operator)
@@ -68,7 +49,7 @@ def test_the_station_lists_the_cash_it_owes_and_hands_it_back_once(db, world, cl
 
 
 def test_another_stations_operator_is_refused_and_nothing_is_booked(db, world, client, auth, api_token):
-    order, refund = _owed(db, world, client, auth)
+    order, refund = canceled_after_counter_cash(world, client, auth)
     headers = api_token(world.b.operator)
     res = client.post(f"/api/v1/cash-refunds/{refund.id}/hand-back", headers=headers)
     assert res.status_code == 404 and res.json["error"]["code"] == "cash_refund_not_found"
@@ -76,22 +57,22 @@ def test_another_stations_operator_is_refused_and_nothing_is_booked(db, world, c
     assert listed.status_code == 403 and listed.json["error"]["code"] == "not_your_station"
     own = client.get(f"/api/v1/stations/{world.b.station.id}/cash-refunds", headers=headers)
     assert own.status_code == 200 and own.json["items"] == []
-    assert _book(db) == [("station_cash", 3333, world.a.operator.id)]
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id)]
     assert db.session.get(Refund, refund.id).state == "owed"
     assert order.code  # (kept)
 
 
 def test_an_admin_hands_back_any_stations_cash(db, world, client, auth, api_token):
-    _order, refund = _owed(db, world, client, auth)
+    _order, refund = canceled_after_counter_cash(world, client, auth)
     headers = api_token(world.admin)
     assert client.get(f"/api/v1/stations/{world.a.station.id}/cash-refunds", headers=headers).json["total"] == 1
     res = client.post(f"/api/v1/cash-refunds/{refund.id}/hand-back", headers=headers)
     assert res.status_code == 200 and res.json["handed_back"] is True
-    assert _book(db) == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.admin.id)]
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.admin.id)]
 
 
 def test_anonymous_and_other_roles_are_refused(db, world, client, auth, api_token):
-    _order, refund = _owed(db, world, client, auth)
+    _order, refund = canceled_after_counter_cash(world, client, auth)
     list_url = f"/api/v1/stations/{world.a.station.id}/cash-refunds"
     hand_url = f"/api/v1/cash-refunds/{refund.id}/hand-back"
     assert client.get(list_url).status_code == 401
@@ -103,7 +84,7 @@ def test_anonymous_and_other_roles_are_refused(db, world, client, auth, api_toke
         assert res.status_code == 403 and res.json["error"]["code"] == "forbidden"
     buyer = api_token(world.buyer)  # the buyer it is owed to cannot book it either
     assert client.post(hand_url, headers=buyer).status_code == 403
-    assert _book(db) == [("station_cash", 3333, world.a.operator.id)]
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id)]
 
 
 def test_a_refund_that_is_no_owed_cash_is_a_404(db, world, client, api_token):
@@ -116,7 +97,7 @@ def test_a_refund_that_is_no_owed_cash_is_a_404(db, world, client, api_token):
     for refund_id in (card.id, card.id + 1000, 2**31, 2**63):
         res = client.post(f"/api/v1/cash-refunds/{refund_id}/hand-back", headers=headers)
         assert res.status_code == 404, (refund_id, res.json)
-    assert _book(db) == []
+    assert cash_book() == []
 
 
 @pytest.mark.parametrize(
@@ -142,7 +123,7 @@ def test_an_unknown_station_is_a_404(db, world, client, api_token):
 
 
 def test_the_list_pages_oldest_first(db, world, client, auth, api_token):
-    owed = [_owed(db, world, client, auth)[1] for _ in range(3)]
+    owed = [canceled_after_counter_cash(world, client, auth)[1] for _ in range(3)]
     headers = api_token(world.a.operator)
     url = f"/api/v1/stations/{world.a.station.id}/cash-refunds"
     first = client.get(f"{url}?per_page=2", headers=headers).json
