@@ -8,7 +8,6 @@ short by it, the 按操作员汇总 listed the buyer as an operator and nothing 
 from __future__ import annotations
 
 from orders.models import PaymentState, Refund
-from orders.services import payments
 from orders.services.pickup import collector_name
 from shop.db import commit
 from shop.money import format_yuan
@@ -106,12 +105,7 @@ def test_the_desks_cash_to_hand_back_is_read_in_a_fixed_number_of_statements(db,
     of its own, and its buyer one more)."""
 
     def owe():
-        order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer)
-        payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now_utc())
-        commit()
-        auth.login(world.buyer)
-        assert client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}).status_code == 303
-        auth.logout()
+        order, _refund = canceled_after_counter_cash(world, client, auth)
         return order
 
     first = owe()
