@@ -473,7 +473,7 @@ def list_orders(query: OrderListQuery):
 def get_order(code: str):
     """One of the caller's orders."""
     user = api_user()
-    order = own_order(code, user)
+    order = order_for_output(own_order(code, user).id)  # its lines and bookings at once, not shipment by shipment
     return ok(one_order_out(order, user))
 
 

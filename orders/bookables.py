@@ -176,6 +176,12 @@ class BookingLines(Protocol):
         relation, never one per line."""
         ...
 
+    def page_options(self) -> tuple:
+        """Loader options on `OrderLine.booking` for the buyer's order page: `shown_options` and what the
+        page says of each booking besides — its listing's host (the host's contact) — one SELECT per
+        relation, never one per line."""
+        ...
+
 
 _provider: list[BookingLines] = []
 
@@ -195,6 +201,11 @@ def booking_lines() -> BookingLines:
 def booking_shown_options() -> tuple:
     """The registered provider's `shown_options` (none without a provider: no booking lines then)."""
     return _provider[0].shown_options() if _provider else ()
+
+
+def booking_page_options() -> tuple:
+    """The registered provider's `page_options` (none without a provider: no booking lines then)."""
+    return _provider[0].page_options() if _provider else ()
 
 
 def booking_outcomes(order_id: int) -> list[Outcome]:

@@ -38,6 +38,7 @@ from orders.services import transfers
 from orders.services.addresses import address_book, get_address, save_address
 from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen, shipment_due_fen
 from orders.services.limits import collect_by
+from orders.services.order_page import order_page_lines
 from orders.services.payments import (
     buyer_cancel_order,
     cancel_preview,
@@ -64,14 +65,13 @@ from orders.services.placement import (
     payment_methods_for,
     place_cart_order,
 )
-from orders.services.recalled import RecalledUnits, canceled_for_recall, recall_marks, recalled_units
+from orders.services.recalled import canceled_for_recall, recall_marks
 from orders.services.refunds import (
     approve_refund_request,
     check_goods,
     check_note,
     decided_requests_for,
     goods_for_kind,
-    line_refunds,
     pending_requests_for,
     refund_of,
     reject_refund_request,
@@ -595,14 +595,6 @@ def order_detail(code: str):
     return _order_page(own_order(code, current_user))
 
 
-def _recalled_by_line(order: Order) -> dict[int, list[RecalledUnits]]:
-    """{line id: the recalled lots of it the buyer still has} (#23): each such line says so on the page."""
-    by_line: dict[int, list[RecalledUnits]] = {}
-    for units in recalled_units(order_id=order.id):
-        by_line.setdefault(units.line_id, []).append(units)
-    return by_line
-
-
 def _typed_refund(form) -> dict[str, str]:
     """A refund request's fields as the buyer sent them (its reason, its 仅退款 / 退货退款, its units), to show
     its form again as typed."""
@@ -616,11 +608,12 @@ def _typed_refund(form) -> dict[str, str]:
 def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None = None):
     """The buyer's order page; `typed_refunds` ({line id: `_typed_refund`}) opens those lines' refund
     forms as typed (a refund request refused, or sent after its page expired, `_refund_form_again`)."""
+    lines = order_page_lines(order)  # every line's shipment, booking, refunds, recalls and review state, at once
     payment = current_payment(order)
     history = {
         "order": history_of(order),
         "payment": history_of(payment) if payment else [],
-        "shipments": {s.id: history_of(s) for s in order.shipments},
+        "shipments": lines.shipment_histories,
     }
     refusal = pay_refusal(order, payment)
     # a recalled lot is never paid for, by card or by transfer: no pay button, no account, why, and the cancel one
@@ -645,8 +638,9 @@ def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None
         },
         pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
         collect_by=collect_by(order) if pickup_code else None,
-        line_refunds=line_refunds(order),
-        recalled=_recalled_by_line(order),
+        line_refunds=lines.line_refunds,
+        recalled=lines.recalled,  # each line with a recalled lot the buyer still has says so (#23)
+        review_states=lines.review_states,
         typed_refunds=typed_refunds or {},
         refund_money_way=buyer_money_way(order),
         cash_refunds=cash_refund_states(order) if is_cash_order(order) else [],

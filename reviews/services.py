@@ -82,6 +82,29 @@ def can_review(line: OrderLine) -> bool:
     return _line_done(line) and review_of(line) is None
 
 
+def review_states(lines: list[OrderLine]) -> dict[int, tuple[str | None, Review | None]]:
+    """{line id: ("reviewed", its review) | ("open", None): it may be reviewed | (None, None)} of `lines`, the
+    reviews read in one SELECT whatever their number (the buyer's order page; a booking line's booking is
+    read too unless it was loaded with the line)."""
+    ids = [line.id for line in lines]
+    written = {r.order_line_id: r for r in db.session.scalars(sa.select(Review).where(Review.order_line_id.in_(ids)))}
+    states: dict[int, tuple[str | None, Review | None]] = {}
+    for line in lines:
+        review = written.get(line.id)
+        if review is not None:
+            states[line.id] = ("reviewed", review)
+        else:
+            states[line.id] = ("open", None) if _line_done(line) else (None, None)
+    return states
+
+
+class LineReviewStates:
+    """The `orders.line_reviews.LineReviews` this package registers: the order page's review states."""
+
+    def states(self, lines: list) -> dict[int, tuple[str | None, Review | None]]:
+        return review_states(lines)
+
+
 def awaiting_review() -> sa.ColumnElement[bool]:
     """Condition on `Order`: it has a line done and not yet reviewed (the "to review" tab)."""
     not_reviewed = ~sa.exists().where(Review.order_line_id == OrderLine.id)

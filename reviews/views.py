@@ -2,7 +2,8 @@
 moderation. Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redirect.
 
 Pages of lower packages show reviews through the template globals registered here
-(`reviews_of`, `line_review_state`) and `{% include "reviews/..." ignore missing %}`.
+(`reviews_of`, `line_review_state`) and `{% include "reviews/..." ignore missing %}`; the buyer's order
+page gets its lines' review states from `orders.line_reviews`, which this package registers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from orders import line_reviews
 from orders.services.tabs import extend_tab
 from reviews import services
 from reviews.forms import HideForm, ReplyForm, ReviewForm
@@ -37,6 +39,7 @@ def _account_key() -> str:
 @bp.record_once
 def _contribute(_state) -> None:
     extend_tab("to_review", services.awaiting_review)
+    line_reviews.register(services.LineReviewStates())  # the order page's 评价 / 已评价 per line
 
 
 @bp.app_template_global("reviews_of")
@@ -50,11 +53,9 @@ def _reviews_of(subject, limit: int = 20):
 
 @bp.app_template_global("line_review_state")
 def _line_review_state(line):
-    """For the buyer's order page: ("reviewed", review) | ("open", None) | (None, None)."""
-    review = services.review_of(line)
-    if review is not None:
-        return "reviewed", review
-    return ("open", None) if services.can_review(line) else (None, None)
+    """For a page that shows one line (the booking page): ("reviewed", review) | ("open", None) | (None, None).
+    The order page reads all its lines' at once (`orders.line_reviews`)."""
+    return services.review_states([line])[line.id]
 
 
 @bp.route("/orders/<code>/lines/<int:line_id>/review", methods=["GET", "POST"])

@@ -112,6 +112,22 @@ def history_of(obj) -> list[StatusEvent]:
     )
 
 
+def histories_of(objs) -> dict[int, list[StatusEvent]]:
+    """{id: `history_of` it} of rows of one table (an order's shipments), in one SELECT whatever their number."""
+    objs = list(objs)
+    found: dict[int, list[StatusEvent]] = {obj.id: [] for obj in objs}
+    if not objs:
+        return found
+    events = db.session.scalars(
+        db.select(StatusEvent)
+        .where(StatusEvent.subject_type == objs[0].__tablename__, StatusEvent.subject_id.in_(list(found)))
+        .order_by(StatusEvent.created_at, StatusEvent.id)
+    )
+    for event in events:
+        found[event.subject_id].append(event)
+    return found
+
+
 #: The notes the code writes on status changes (stable English keys), as the reader reads them.
 #: Notes typed by a person (a refund reason, a cancel reason) are shown as they were typed.
 NOTE_LABELS = {

@@ -31,7 +31,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from orders.models import (
     LineStatus,
@@ -151,7 +151,12 @@ def _requests_of_lines(line_ids) -> dict[int, list[RefundRequest]]:
     ids = sorted({int(i) for i in line_ids})
     found: dict[int, list[RefundRequest]] = {i: [] for i in ids}
     if ids:
-        query = sa.select(RefundRequest).where(RefundRequest.order_line_id.in_(ids)).order_by(RefundRequest.id)
+        query = (
+            sa.select(RefundRequest)
+            .where(RefundRequest.order_line_id.in_(ids))
+            .options(joinedload(RefundRequest.refund))  # the page says an approved request's refund
+            .order_by(RefundRequest.id)
+        )
         for req in db.session.scalars(query):
             found[req.order_line_id].append(req)
     return found

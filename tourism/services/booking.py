@@ -1704,3 +1704,9 @@ class CartBookings:
             selectinload(Booking.unit_type),
             selectinload(Booking.session),
         )
+
+    def page_options(self) -> tuple:
+        return (
+            *self.shown_options(),
+            selectinload(Booking.listing).selectinload(Listing.host),
+        )
