@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from orders.bookables import booking_page_options
 from orders.line_reviews import ReviewState, review_states
@@ -37,16 +38,24 @@ class OrderPageLines:
 
 
 def load_order_lines(order: Order) -> Order:
-    """`order` with its lines, shipments and bookings loaded, one SELECT per relation (never one per row)."""
-    return db.session.scalars(
-        sa.select(Order)
-        .where(Order.id == order.id)
-        .options(
-            selectinload(Order.lines).selectinload(OrderLine.booking).options(*booking_page_options()),
-            selectinload(Order.shipments).options(selectinload(Shipment.station), selectinload(Shipment.lines)),
-            selectinload(Order.pickup_station),
-        )
-    ).one()
+    """`order` with its lines (their bookings) and its shipments (their station and lines) loaded, one SELECT
+    per relation, never one per row: the two statements the page's lazy loads of `order.lines` and
+    `order.shipments` would send, with what each line and shipment shows besides."""
+    lines = db.session.scalars(
+        sa.select(OrderLine)
+        .where(OrderLine.order_id == order.id)
+        .order_by(OrderLine.id)
+        .options(selectinload(OrderLine.booking).options(*booking_page_options()))
+    ).all()
+    set_committed_value(order, "lines", list(lines))
+    shipments = db.session.scalars(
+        sa.select(Shipment)
+        .where(Shipment.order_id == order.id)
+        .order_by(Shipment.id)
+        .options(selectinload(Shipment.station), selectinload(Shipment.lines))
+    ).all()
+    set_committed_value(order, "shipments", list(shipments))
+    return order
 
 
 def order_page_lines(order: Order) -> OrderPageLines:
