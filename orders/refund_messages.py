@@ -111,8 +111,13 @@ def cash_refund_states(order: Order) -> list[str]:
 
 def refunded_money_text(order: Order, *, paid: bool) -> str:
     """What the buyer's refund (or cancellation) mail says of the money: how it comes back, or, when
-    nothing had been paid yet (a cash order before its cash was taken), that nothing more is owed."""
-    return buyer_money_way(order) if paid else _("这部分货款您还没有支付，不再收取。")
+    nothing had been paid yet (a cash order before its cash was taken), that nothing more is owed — in
+    words of goods (货款) only for an order that sells goods."""
+    if paid:
+        return buyer_money_way(order)
+    if any(line.kind == "product" for line in order.lines):
+        return _("这部分货款您还没有支付，不再收取。")
+    return _("这部分款项您还没有支付，不再收取。")
 
 
 def approval_question(req: RefundRequest, chosen: GoodsDecision) -> tuple[str, list[str]]:

@@ -42,6 +42,8 @@ SUBJECTS = {
     "placed": _l("订单已提交"),
     "paid": _l("订单已支付"),
     "canceled": _l("订单已取消"),
+    "booking_canceled": _l("订单中的预订已取消"),
+    "line_canceled": _l("订单中有商品无法供货"),
     "expired": _l("订单已过期"),
     "uncollected": _l("订单未取货，已取消"),
     "refunded": _l("订单退款"),
@@ -130,10 +132,12 @@ def retry_refunds() -> list[int]:
 @shared_task(
     name="orders.tasks.send_order_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True, max_retries=5
 )
-def send_order_mail(self, order_id: int, kind: str) -> None:
-    """Render an order e-mail and send it, once per task id (SMTP, or the log by default)."""
+def send_order_mail(self, order_id: int, kind: str, line_id: int | None = None, note: str = "") -> None:
+    """Render an order e-mail and send it, once per task id (SMTP, or the log by default). `line_id`: the
+    event is that line's alone (a line refunded or withdrawn, a booking canceled on its own), the mail is
+    about it; `note`: why (a station's reason for withdrawing it)."""
     order = _orders_for_mail([order_id]).get(order_id)
-    mail = _order_mail(order, kind) if order is not None else None
+    mail = _order_mail(order, kind, line_id, note) if order is not None else None
     db.session.commit()  # end the read transaction before the mail's own short ones
     if mail is not None:
         to, subject, body, attachments = mail
@@ -193,6 +197,19 @@ def _last_rejected_request(order_id: int) -> dict | None:
     return None if row is None else {"title": row.title, "note": row.decision_note or ""}
 
 
+def _refunded_fen(order_id: int, line_id: int | None) -> int:
+    """What the mail says was refunded: the last refund of the line the event is about, or every refund of
+    the order (its cancellation: what each of its lines gave back); 0 when nothing paid went back."""
+    query = (
+        sa.select(Refund.amount_fen)
+        .join(OrderPayment, OrderPayment.id == Refund.payment_id)
+        .where(OrderPayment.order_id == order_id)
+    )
+    if line_id is not None:
+        return db.session.scalar(query.where(Refund.order_line_id == line_id).order_by(Refund.id.desc()).limit(1)) or 0
+    return sum(db.session.scalars(query))
+
+
 def _has_refund(order_id: int) -> bool:
     """Money of the order was given back (a `Refund` row of one of its payments): the refund mail says
     how it comes back; with none, nothing had been paid for what was refunded."""
@@ -208,11 +225,14 @@ def _has_refund(order_id: int) -> bool:
     )
 
 
-def _order_mail(order, kind: str) -> tuple[str, str, str, list] | None:
+def _order_mail(order, kind: str, line_id: int | None = None, note: str = "") -> tuple[str, str, str, list] | None:
     """(address, subject, text, attachments) of the `kind` e-mail of `order` in its buyer's language;
-    None when the buyer has no address. The placed and paid mails are the one mail of an order with
-    bookings for that event (docs/journeys.md): they show each booking (what, when, how many) with its
-    confirmation code once confirmed — or that it comes with the payment — and attach its check-in QR code."""
+    None when the buyer has no address. Every order mail names the lines it is about — all of them, or
+    the one line of `line_id` — goods with their quantity and bookings as `emails/order_booking.txt`
+    reads them (docs/journeys.md), and ends with the order's link. The placed and paid mails are the one
+    mail of an order with bookings for that event: they show each booking (what, when, how many) with its
+    confirmation code once confirmed — or that it comes with the payment — and attach its check-in QR code;
+    a cancellation's says what each booking's policy kept and refunded, and how the money comes back."""
     if order.user is None or not order.user.email:
         return None
     placed = kind == "placed"  # the confirmation shows no history
@@ -220,18 +240,27 @@ def _order_mail(order, kind: str) -> tuple[str, str, str, list] | None:
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
     rejected = _last_rejected_request(order.id) if kind == "refund_rejected" else None
-    paid = kind == "refunded" and _has_refund(order.id) or kind == "canceled" and bool(order.paid_at)
+    refunds = kind in ("refunded", "canceled", "booking_canceled", "line_canceled")
+    refunded_fen = _refunded_fen(order.id, line_id) if refunds else 0
+    if line_id is not None:  # one line's event: paid when money of the line went back
+        paid = refunded_fen > 0
+    else:
+        paid = _has_refund(order.id) if kind == "refunded" else bool(order.paid_at)
+    lines = [line for line in order.lines if line_id is None or line.id == line_id]
     with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
         body = render_mail(
             template,
             order=order,
             kind=kind,
+            lines=lines,
             history=[] if placed else history_of(order),
             recalled=recalled,
             rejected=rejected,
-            money_back=refunded_money_text(order, paid=paid) if kind in ("refunded", "canceled") else "",
+            refunded_fen=refunded_fen,
+            note=note,
+            money_back=refunded_money_text(order, paid=paid) if refunds else "",
             with_qr=bool(attachments),
-            order_url=external_url("orders.order_detail", code=order.code) if placed else "",
+            order_url=external_url("orders.order_detail", code=order.code),
         )
         subject = _("[乡村e线] %(what)s %(code)s", what=SUBJECTS.get(kind) or _("订单状态更新"), code=order.code)
     return order.user.email, subject, body, attachments

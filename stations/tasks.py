@@ -84,6 +84,9 @@ def notify_shipment(self, shipment_id: int, event: str) -> None:
     max_retries=5,
 )
 def notify_line_canceled(self, line_id: int, reason: str) -> None:
+    """A line withdrawn by its station, as it was told before the order's own mail told it
+    (`orders.tasks.send_order_mail`, kind `line_canceled`, queued by `refund_line`): kept so that a
+    message queued before that change is still delivered; nothing queues it any more."""
     line = db.session.get(OrderLine, line_id)
     if line is None or line.order is None or line.order.user is None:
         return

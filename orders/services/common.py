@@ -93,6 +93,13 @@ def adjust_delivered_count(lines: list[OrderLine], sign: int, *, units: int | No
     _adjust_product_count(Product.__table__.c.delivered_count, lines, sign, name_products=True, units=units)
 
 
-def notify(order: Order, kind: str) -> None:
-    """E-mail the buyer after commit (Celery task)."""
-    enqueue_after_commit("orders.tasks.send_order_mail", order.id, kind)
+def notify(order: Order, kind: str, line: OrderLine | None = None, note: str = "") -> None:
+    """E-mail the buyer after commit (Celery task): the `kind` mail of the order, about `line` alone when
+    the event is one line's (a line refunded or withdrawn, a booking canceled on its own), else about all
+    its lines; `note`: why, in the words of whoever decided it (a station's reason for withdrawing a line)."""
+    args: tuple = (order.id, kind)
+    if line is not None or note:
+        args += (None if line is None else line.id,)
+    if note:
+        args += (note,)
+    enqueue_after_commit("orders.tasks.send_order_mail", *args)

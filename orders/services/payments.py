@@ -710,7 +710,9 @@ def refunds_to_retry(now: datetime, *, limit: int = 100) -> list[int]:
     )
 
 
-def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", units: int | None = None) -> Refund | None:
+def refund_line(
+    line: OrderLine, *, actor, now: datetime, reason: str = "", units: int | None = None, mail: str = "refunded"
+) -> Refund | None:
     """A line is refunded (cannot be supplied, or an approved refund request): release its stock if
     still allocated, give back what was paid for it; the refund reverses the line's credit.
 
@@ -718,6 +720,9 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", unit
     (1 to `quantity − refunded_quantity`, else 409 `refund_units_exceeded`); the line stays open with
     `refunded_quantity` counting them, and the money given back is their price (`units_fen`) until the
     last units, which refund the line. None: every unit left.
+
+    `mail`: the one order mail the buyer gets about the line (`refunded`; `line_canceled`, a station
+    withdrawing a line it cannot supply, which says `reason`).
 
     Nothing is rewritten: the line's status says it is gone, the money given back is a `Refund` row
     (and, for cash, a cash-book entry); what is still due is computed (`orders.services.amounts`).
@@ -733,7 +738,7 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", unit
     if units is not None and not 0 < units <= left:
         raise Conflict("refund_units_exceeded", left=left)
     if units is not None and units < left:
-        return _refund_units(order, line, units, actor=actor, now=now, reason=reason)
+        return _refund_units(order, line, units, actor=actor, now=now, reason=reason, mail=mail)
     shipment = line.shipment
     if line.kind == "product" and shipment is not None and shipment_cancelable(shipment):
         release_allocation([line], now=now, actor=actor)  # held until received back when at the pick-up station
@@ -752,7 +757,7 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", unit
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason or "all lines refunded")
         shipment_canceled = True
     shipping_fen = (shipment.shipping_fen or 0) if shipment is not None and shipment_canceled else 0
-    return _give_back(order, line, shipment, still_due + shipping_fen, actor=actor, now=now, reason=reason)
+    return _give_back(order, line, shipment, still_due + shipping_fen, actor=actor, now=now, reason=reason, mail=mail)
 
 
 def line_refund_fen(line: OrderLine) -> int:
@@ -775,7 +780,9 @@ def line_refund_fen(line: OrderLine) -> int:
     return min(line_due_fen(line) + shipping, payment.amount_fen - payment.refunded_fen)
 
 
-def _refund_units(order: Order, line: OrderLine, units: int, *, actor, now: datetime, reason: str) -> Refund | None:
+def _refund_units(
+    order: Order, line: OrderLine, units: int, *, actor, now: datetime, reason: str, mail: str
+) -> Refund | None:
     """Part of a delivered line is refunded (`refund_line` with `units` fewer than are left): the line
     stays open, `refunded_quantity` counts the units, and their price (`units_fen`) goes back
     (`_give_back`). Order locked."""
@@ -784,11 +791,19 @@ def _refund_units(order: Order, line: OrderLine, units: int, *, actor, now: date
         raise Conflict("refund_line_not_delivered")
     adjust_delivered_count([line], -1, units=units)
     line.refunded_quantity = (line.refunded_quantity or 0) + units
-    return _give_back(order, line, shipment, units_fen(line, units), actor=actor, now=now, reason=reason)
+    return _give_back(order, line, shipment, units_fen(line, units), actor=actor, now=now, reason=reason, mail=mail)
 
 
 def _give_back(
-    order: Order, line: OrderLine, shipment: Shipment | None, amount_fen: int, *, actor, now: datetime, reason: str
+    order: Order,
+    line: OrderLine,
+    shipment: Shipment | None,
+    amount_fen: int,
+    *,
+    actor,
+    now: datetime,
+    reason: str,
+    mail: str = "refunded",
 ) -> Refund | None:
     """The money of a refunded line, or of some of its units, goes back the way the order was paid, and
     the buyer is told: a cash order's out of the till that took it (the shipment now holds more cash than
@@ -805,7 +820,7 @@ def _give_back(
     elif payment is not None and payment.state == PaymentState.CONFIRMED:
         refund = refund_payment(payment, amount_fen, line=line, actor=actor, now=now, reason=reason)
     db.session.flush()
-    notify(order, "refunded")
+    notify(order, mail, line, note=reason if mail == "line_canceled" else "")
     return refund
 
 

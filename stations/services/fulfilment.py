@@ -789,7 +789,8 @@ def withdraw_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refu
     _lock(shipment)
     db.session.refresh(line)
     _raise_if(cancel_line_refusal(line))
-    refund = refund_line(line, actor=actor, now=now, reason=reason)
+    # the buyer's one mail of it: the order's (`line_canceled`, with the reason), queued by refund_line
+    refund = refund_line(line, actor=actor, now=now, reason=reason, mail="line_canceled")
     db.session.flush()
     db.session.refresh(shipment)
 
@@ -797,7 +798,6 @@ def withdraw_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refu
     if shipment.status != ShipmentStatus.CANCELED and not any(ln.status == LineStatus.OPEN for ln in shipment.lines):
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)
     settle_order(shipment.order, actor=actor, now=now, note=NOTHING_SUPPLIED)
-    enqueue_after_commit("stations.tasks.notify_line_canceled", line.id, reason)
     db.session.flush()
     return refund
 

@@ -27,6 +27,7 @@ from orders.bookables import BookingQuote, HeldLines, LineCancel, Outcome, Sessi
 from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.providers import ProviderError
 from orders.providers import card_payments_enabled as enabled
+from orders.services.common import notify
 from orders.services.payments import (
     NewCardPayment,
     cancel_order,
@@ -1071,8 +1072,13 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
         line.status = LineStatus.REFUNDED if quote.refund_fen > 0 else LineStatus.CANCELED
     if line is not None and quote.fee_fen > 0:
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_LATE_CANCEL, now=now)
-    if not with_order:  # else the whole order is being canceled: `cancel_order` closes it
+    if not with_order:  # else the whole order is being canceled: `cancel_order` closes it and mails the buyer
         settle_order(order, actor=actor, now=now, note="booking canceled")
+        # one mail, the order's: the order canceled with it (nothing else of it left), or this booking alone
+        if order.status == OrderStatus.CANCELED:
+            notify(order, "canceled")
+        else:
+            notify(order, "booking_canceled", line)
     db.session.flush()
     return quote
 
@@ -1387,6 +1393,7 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
     if refund is None:
         raise Conflict("nothing_kept")
     booking.refunded_fen += refund.amount_fen
+    notify(order, "refunded", line)  # the guest's one mail of it: the order's, naming the booking
     db.session.flush()
     return refund.amount_fen
 

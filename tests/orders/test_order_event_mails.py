@@ -1,0 +1,243 @@
+"""Every order-level mail tells the buyer what it is about, for an order of goods only, of bookings only
+and of both: the lines concerned (goods with their quantity, bookings with what, when and how many, a
+canceled booking with its cancellation fee and refund), the money and how it comes back, and the order's
+link; one mail per event, and no word of goods (发货, 取货, 货款) for an order that ships nothing."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from orders.models import Order, RefundRequest
+from orders.tasks import expire_orders
+from shop.db import commit
+from shop.timeutil import now_utc
+from tests.factories import make_product, make_user
+from tests.orders.cart_items import day_ahead, stay_item
+from tests.orders.factories import ADDRESS_JSON
+from tests.orders.payment_setup import post_event
+from tests.tourism.factories import make_listing
+
+KINDS = ("goods", "bookings", "mixed")
+GOODS_WORDS = ("发货", "取货", "货款", "商品")
+
+
+def _mails(caplog, to: str) -> list[tuple[str, str]]:
+    """(subject, body) of each mail sent to `to`, oldest first."""
+    return [
+        (r.args[1], r.args[2])
+        for r in caplog.records
+        if r.name == "shop.mail" and r.msg.startswith("mail to") and r.args[0] == to
+    ]
+
+
+def _order(db, code: str) -> Order:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(Order).where(Order.code == code))
+
+
+def _place(client, api_token, buyer, kind: str, *, free_cancel_days: int = 0, cancel_fee_pct: int = 20) -> str:
+    """A card order of `kind` (goods only, bookings only, both) placed through the API; its code."""
+    items = []
+    if kind in ("goods", "mixed"):
+        product = make_product(name="三江腌菜", price_fen=1500, stock=5)
+        items.append({"product_id": product.id, "quantity": 2})
+    if kind in ("bookings", "mixed"):
+        listing = make_listing(
+            name="罗渡山居", units=1, price_fen=20000, free_cancel_days=free_cancel_days, cancel_fee_pct=cancel_fee_pct
+        )
+        items.append(stay_item(listing, checkin=7, nights=2, guests=2))
+    body = {"items": items, "payment_method": "card"}
+    if kind != "bookings":
+        body["address"] = ADDRESS_JSON
+    res = client.post("/api/v1/orders", json=body, headers=api_token(buyer))
+    assert res.status_code == 201, res.json
+    return res.json["id"]
+
+
+def _pay(client, db, fake_stripe, code: str) -> Order:
+    ref = _order(db, code).payments[0].provider_ref
+    fake_stripe.succeed(ref)
+    res = post_event(client, f"evt_{code}", "payment_intent.succeeded", ref)
+    assert res.status_code == 200 and res.json["outcome"] == "confirmed", res.json
+    return _order(db, code)
+
+
+def _assert_lines(body: str, kind: str, order: Order) -> None:
+    """The order's lines as the mail names them, and its link."""
+    assert f"/orders/{order.code}" in body, body
+    if kind in ("goods", "mixed"):
+        assert "三江腌菜 × 2" in body, body
+    if kind in ("bookings", "mixed"):
+        [booking] = order.bookings
+        assert "罗渡山居" in body and booking.code in body and "人数：2" in body, body
+        assert day_ahead(7).isoformat() in body and day_ahead(9).isoformat() in body, body
+    else:
+        assert "罗渡山居" not in body
+    if kind == "bookings":
+        assert not any(word in body for word in GOODS_WORDS), body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_buyers_cancellation_of_a_paid_order_is_one_mail_with_its_lines_and_refund(
+    client, db, api_token, fake_stripe, caplog, kind
+):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"cancel-{kind}@test.cn")
+    code = _place(client, api_token, buyer, kind, free_cancel_days=30)  # a week ahead: the fee applies
+    _pay(client, db, fake_stripe, code)
+    before = len(_mails(caplog, buyer.email))
+    res = client.post(f"/api/v1/orders/{code}/cancel", headers=api_token(buyer))
+    assert res.status_code == 200, res.json
+    mails = _mails(caplog, buyer.email)[before:]
+    assert [s for s, _b in mails] == [f"[乡村e线] 订单已取消 {code}"], mails
+    [(_subject, body)] = mails
+    order = _order(db, code)
+    _assert_lines(body, kind, order)
+    assert "款项将原路退回您的银行卡" in body, body
+    assert f"退款金额：{ {'goods': '¥38.00', 'bookings': '¥320.00', 'mixed': '¥358.00'}[kind] }" in body, body
+    if kind != "goods":  # the booking's policy kept its fee (20 %), as the order page's 已退款 says
+        assert "按取消政策收取手续费 ¥80.00，退款 ¥320.00" in body, body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_unpaid_card_order_that_expires_is_one_mail_with_its_lines(client, db, api_token, fake_stripe, caplog, kind):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"expire-{kind}@test.cn")
+    code = _place(client, api_token, buyer, kind)
+    before = len(_mails(caplog, buyer.email))
+    order = _order(db, code)
+    order.expires_at = now_utc().replace(year=2020)
+    commit()
+    assert code in expire_orders()
+    mails = _mails(caplog, buyer.email)[before:]
+    assert [s for s, _b in mails] == [f"[乡村e线] 订单已过期 {code}"], mails
+    [(_subject, body)] = mails
+    _assert_lines(body, kind, _order(db, code))
+    assert "原路退回" not in body and "手续费" not in body, body
+
+
+@pytest.mark.parametrize("kind", ("bookings", "mixed"))
+def test_a_booking_canceled_alone_is_one_order_mail_with_its_fee_and_refund(
+    client, db, api_token, fake_stripe, caplog, kind
+):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"one-booking-{kind}@test.cn")
+    code = _place(client, api_token, buyer, kind, free_cancel_days=3)  # a week ahead: free
+    [booking] = _pay(client, db, fake_stripe, code).bookings
+    before = len(_mails(caplog, buyer.email))
+    res = client.post(f"/api/v1/bookings/{booking.code}/cancel", headers=api_token(buyer))
+    assert res.status_code == 200, res.json
+    mails = _mails(caplog, buyer.email)[before:]  # was none at all; no booking mail (tourism's) beside it
+    subject = {"bookings": f"[乡村e线] 订单已取消 {code}", "mixed": f"[乡村e线] 订单中的预订已取消 {code}"}[kind]
+    assert [s for s, _b in mails] == [subject], mails
+    [(_subject, body)] = mails
+    assert f"/orders/{code}" in body and "罗渡山居" in body and booking.code in body and "人数：2" in body, body
+    assert "已取消：未收取手续费，全额退款 ¥400.00" in body and "退款金额：¥400.00" in body, body
+    assert "款项将原路退回您的银行卡" in body, body
+    assert "三江腌菜" not in body, body  # the goods go on: the mail is about the booking alone
+    if kind == "bookings":
+        assert not any(word in body for word in GOODS_WORDS), body
+
+
+def _operator(db, code: str):
+    """The operator of the station that ships order `code`'s goods."""
+    [shipment] = _order(db, code).shipments
+    return shipment, make_user(role="operator", station=shipment.station, email=f"op-{code.lower()}@test.cn")
+
+
+def _station_step(client, api_token, operator, shipment, action: str, **extra) -> None:
+    res = client.post(
+        f"/api/v1/shipments/{shipment.code}/transition", json={"action": action, **extra}, headers=api_token(operator)
+    )
+    assert res.status_code == 200, res.json
+
+
+@pytest.mark.parametrize("kind", ("goods", "mixed"))
+def test_a_goods_line_the_station_cannot_supply_is_one_mail_with_its_reason_and_refund(
+    client, db, api_token, fake_stripe, caplog, kind
+):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"withdrawn-{kind}@test.cn")
+    code = _place(client, api_token, buyer, kind)
+    _pay(client, db, fake_stripe, code)
+    shipment, operator = _operator(db, code)
+    before = len(_mails(caplog, buyer.email))
+    _station_step(client, api_token, operator, shipment, "cancel", reason="腌菜坛子摔了")
+    mails = _mails(caplog, buyer.email)[before:]  # was two: 订单退款 and 有商品无法供货
+    assert [s for s, _b in mails] == [f"[乡村e线] 订单中有商品无法供货 {code}"], mails
+    [(_subject, body)] = mails
+    assert "三江腌菜 × 2" in body and "原因：腌菜坛子摔了" in body and f"/orders/{code}" in body, body
+    assert "款项将原路退回您的银行卡" in body and "退款金额：¥38.00" in body, body  # the goods and their shipping
+    assert "罗渡山居" not in body, body  # the stay goes on: the mail is about the goods
+
+
+@pytest.mark.parametrize("kind", ("goods", "mixed"))
+def test_an_approved_refund_of_goods_is_one_mail_naming_the_line(client, app, db, api_token, fake_stripe, caplog, kind):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"refund-{kind}@test.cn")
+    code = _place(client, api_token, buyer, kind)
+    order = _pay(client, db, fake_stripe, code)
+    shipment, operator = _operator(db, code)
+    for action, extra in (("accept", {}), ("pack", {}), ("ship", {"tracking_number": "SF1"}), ("deliver", {})):
+        _station_step(client, api_token, operator, shipment, action, **extra)
+    [line] = [l for l in order.lines if l.kind == "product"]
+    auth_buyer = app.test_client()
+    auth_buyer.post("/login", data={"email": buyer.email, "password": "password123"})
+    res = auth_buyer.post(
+        f"/orders/{code}/lines/{line.id}/refund", data={"reason": "坏了", "kind": "refund_only", "quantity": "1"}
+    )
+    assert res.status_code in (302, 303), res.get_data(as_text=True)
+    [req] = db.session.scalars(sa.select(RefundRequest).where(RefundRequest.order_id == order.id))
+    station = app.test_client()
+    station.post("/login", data={"email": operator.email, "password": "password123"})
+    before = len(_mails(caplog, buyer.email))
+    res = station.post(f"/refund-requests/{req.id}/approve", data={"goods": "not_returned", "confirm": "1"})
+    assert res.status_code == 303, res.get_data(as_text=True)
+    mails = _mails(caplog, buyer.email)[before:]
+    assert [s for s, _b in mails] == [f"[乡村e线] 订单退款 {code}"], mails
+    [(_subject, body)] = mails
+    assert "三江腌菜 × 2" in body and "退款金额：¥15.00" in body and "款项将原路退回您的银行卡" in body, body
+    assert f"/orders/{code}" in body and "罗渡山居" not in body, body
+
+
+@pytest.mark.parametrize("kind", ("bookings", "mixed"))
+def test_the_hosts_refund_of_a_kept_fee_is_one_mail_naming_the_booking(
+    client, app, db, api_token, fake_stripe, caplog, kind
+):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"kept-{kind}@test.cn")
+    code = _place(client, api_token, buyer, kind, free_cancel_days=30)  # a week ahead: the fee applies
+    [booking] = _pay(client, db, fake_stripe, code).bookings
+    res = client.post(f"/api/v1/bookings/{booking.code}/cancel", headers=api_token(buyer))
+    assert res.status_code == 200 and res.json["fee_fen"] == 8000, res.json
+    host = app.test_client()
+    host.post("/login", data={"email": booking.listing.host.email, "password": "password123"})
+    before = len(_mails(caplog, buyer.email))
+    res = host.post(f"/host/bookings/{booking.code}/refund-kept", data={"confirm": "1"})
+    assert res.status_code in (302, 303), res.get_data(as_text=True)
+    mails = _mails(caplog, buyer.email)[before:]  # was none
+    assert [s for s, _b in mails] == [f"[乡村e线] 订单退款 {code}"], mails
+    [(_subject, body)] = mails
+    assert booking.code in body and "罗渡山居" in body and "人数：2" in body and f"/orders/{code}" in body, body
+    assert "退款金额：¥80.00" in body and "全额退款 ¥400.00" in body and "款项将原路退回您的银行卡" in body, body
+    assert "三江腌菜" not in body, body
+    if kind == "bookings":
+        assert not any(word in body for word in GOODS_WORDS), body
+
+
+def test_the_cancel_mail_of_a_mixed_order_is_in_the_buyers_language(client, db, api_token, fake_stripe, caplog):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="cancel-en@test.cn")
+    buyer.locale = "en"
+    code = _place(client, api_token, buyer, "mixed", free_cancel_days=30)
+    _pay(client, db, fake_stripe, code)
+    before = len(_mails(caplog, buyer.email))
+    assert client.post(f"/api/v1/orders/{code}/cancel", headers=api_token(buyer)).status_code == 200
+    [(subject, body)] = _mails(caplog, buyer.email)[before:]
+    assert "under its cancellation policy a fee of ¥80.00 applied, ¥320.00 refunded" in body, body
+    assert "Amount refunded: ¥358.00" in body and "Guests: 2" in body and f"/orders/{code}" in body, body
+    # the words and punctuation are English; the goods', listing's and room's names are data
+    assert not any(mark in body for mark in "（），：。"), body
