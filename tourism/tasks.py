@@ -81,11 +81,14 @@ def send_booking_canceled_mail(self, booking_id: int, why: str) -> None:
 
 
 def _canceled_mail(booking, why: str):
+    """The guest's one mail of the host's cancellation or no-show (its order, canceled with it, sends none):
+    the booking as the order mails read it (`emails/booking_details.txt`) and its order's link."""
     if not booking.user.email:
         return None
+    order_url = external_url("orders.order_detail", code=booking.order.code) if booking.order_id else ""
     with force_locale(booking.user.locale or "zh_CN"):
         subject = _("预订已被接待户取消 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
-        body = render_mail("emails/booking_canceled.txt", booking=booking, why=why)
+        body = render_mail("emails/booking_canceled.txt", booking=booking, why=why, order_url=order_url)
     return booking.user.email, subject, body
 
 

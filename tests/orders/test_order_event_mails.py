@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from orders.models import Order, RefundRequest
-from orders.tasks import expire_orders
+from orders.tasks import expire_orders, expire_uncollected_pickups
 from shop.db import commit
 from shop.timeutil import now_utc
 from tests.factories import make_product, make_user
@@ -19,6 +19,7 @@ from tests.orders.cart_items import day_ahead, stay_item
 from tests.orders.factories import ADDRESS_JSON
 from tests.orders.payment_setup import post_event
 from tests.tourism.factories import make_listing
+from tourism.models import Booking
 
 KINDS = ("goods", "bookings", "mixed")
 GOODS_WORDS = ("发货", "取货", "货款", "商品")
@@ -241,3 +242,61 @@ def test_the_cancel_mail_of_a_mixed_order_is_in_the_buyers_language(client, db, 
     assert "Amount refunded: ¥358.00" in body and "Guests: 2" in body and f"/orders/{code}" in body, body
     # the words and punctuation are English; the goods', listing's and room's names are data
     assert not any(mark in body for mark in "（），：。"), body
+
+
+def test_a_pick_up_order_never_collected_is_one_mail_with_its_goods(client, db, api_token, caplog):
+    """Paid at the station and picked up there: an order of goods only (a booking is paid by card or on
+    arrival), canceled by the schedule when not collected in time."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="uncollected@test.cn")
+    product = make_product(name="三江腌菜", price_fen=1500, stock=5)
+    res = client.post(
+        "/api/v1/orders",
+        json={
+            "items": [{"product_id": product.id, "quantity": 2}],
+            "delivery": "pickup",
+            "pickup_station_id": product.station_id,
+            "payment_method": "station_cash",
+        },
+        headers=api_token(buyer),
+    )
+    assert res.status_code == 201, res.json
+    code = res.json["id"]
+    order = _order(db, code)
+    order.created_at = now_utc().replace(year=2020)
+    commit()
+    before = len(_mails(caplog, buyer.email))
+    assert code in expire_uncollected_pickups()
+    mails = _mails(caplog, buyer.email)[before:]
+    assert [s for s, _b in mails] == [f"[乡村e线] 订单未取货，已取消 {code}"], mails
+    [(_subject, body)] = mails
+    assert "三江腌菜 × 2" in body and f"/orders/{code}" in body, body
+
+
+def test_the_hosts_cancellation_of_a_booking_to_pay_on_arrival_is_one_mail_naming_it(
+    client, app, db, api_token, caplog
+):
+    """The host releases an unpaid booking of an order of bookings: the booking's mail is the one mail (its
+    order, canceled with it, sends none), and it reads the booking as the order mails do, with the order's link."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="host-canceled@test.cn")
+    listing = make_listing(name="罗渡山居", units=1, price_fen=20000, pay_on_arrival=True)
+    res = client.post(
+        "/api/v1/orders",
+        json={"items": [stay_item(listing, checkin=7, nights=2, guests=2)], "payment_method": "arrival"},
+        headers=api_token(buyer),
+    )
+    assert res.status_code == 201, res.json
+    code = res.json["id"]
+    [booking] = _order(db, code).bookings
+    host = app.test_client()
+    host.post("/login", data={"email": listing.host.email, "password": "password123"})
+    before = len(_mails(caplog, buyer.email))
+    assert host.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code in (302, 303)
+    assert db.session.get(Booking, booking.id).status == "canceled"
+    mails = _mails(caplog, buyer.email)[before:]
+    assert [s for s, _b in mails] == [f"预订已被接待户取消 {booking.code} · 罗渡山居"], mails
+    [(_subject, body)] = mails
+    assert booking.code in body and "人数：2" in body and day_ahead(9).isoformat() in body, body
+    assert "该预订为到店支付，您没有被扣款" in body and f"/orders/{code}" in body, body
+    assert not any(word in body for word in GOODS_WORDS), body
