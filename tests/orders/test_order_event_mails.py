@@ -300,3 +300,18 @@ def test_the_hosts_cancellation_of_a_booking_to_pay_on_arrival_is_one_mail_namin
     assert booking.code in body and "人数：2" in body and day_ahead(9).isoformat() in body, body
     assert "该预订为到店支付，您没有被扣款" in body and f"/orders/{code}" in body, body
     assert not any(word in body for word in GOODS_WORDS), body
+
+
+def test_a_booking_whose_policy_keeps_it_all_is_canceled_in_a_mail_that_promises_no_refund(
+    client, db, api_token, fake_stripe, caplog
+):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="kept-all@test.cn")
+    code = _place(client, api_token, buyer, "bookings", free_cancel_days=30, cancel_fee_pct=100)
+    _pay(client, db, fake_stripe, code)
+    before = len(_mails(caplog, buyer.email))
+    assert client.post(f"/api/v1/orders/{code}/cancel", headers=api_token(buyer)).status_code == 200
+    [(subject, body)] = _mails(caplog, buyer.email)[before:]
+    assert subject == f"[乡村e线] 订单已取消 {code}", subject
+    assert "按取消政策收取手续费 ¥400.00，退款 ¥0.00" in body, body
+    assert "原路退回" not in body and "退款金额" not in body, body  # it said the money would come back
