@@ -315,3 +315,16 @@ def test_a_booking_whose_policy_keeps_it_all_is_canceled_in_a_mail_that_promises
     assert subject == f"[乡村e线] 订单已取消 {code}", subject
     assert "按取消政策收取手续费 ¥400.00，退款 ¥0.00" in body, body
     assert "原路退回" not in body and "退款金额" not in body, body  # it said the money would come back
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_paid_mail_names_every_line_and_the_orders_link(client, db, api_token, fake_stripe, caplog, kind):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"paid-{kind}@test.cn")
+    code = _place(client, api_token, buyer, kind)
+    before = len(_mails(caplog, buyer.email))
+    order = _pay(client, db, fake_stripe, code)
+    mails = _mails(caplog, buyer.email)[before:]
+    assert [s for s, _b in mails] == [f"[乡村e线] 订单已支付 {code}"], mails
+    [(_subject, body)] = mails
+    _assert_lines(body, kind, order)  # the goods were left out, and the link
