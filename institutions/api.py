@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from institutions.models import Organisation, Purchase, PurchaseStatus
 from institutions.services import organisations as orgs
@@ -46,14 +46,18 @@ class OrganisationDecisionIn(Schema):
 
 
 class MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the membership row and its user
+
     user_id: int
-    name: str
-    email: str
+    name: str = Field(validation_alias=AliasPath("user", "name"))
+    email: str = Field(validation_alias=AliasPath("user", "email"))
     role: MemberRoleName
     is_manager: bool
 
 
 class OrganisationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the organisation row
+
     id: int
     name: str
     kind: Kind
@@ -69,30 +73,11 @@ class OrganisationOut(BaseModel):
 
 
 def organisation_out(organisation: Organisation) -> OrganisationOut:
-    return OrganisationOut(
-        id=organisation.id,
-        name=organisation.name,
-        kind=organisation.kind,
-        credit_code=organisation.credit_code,
-        address=organisation.address,
-        contact_name=organisation.contact_name,
-        contact_phone=organisation.contact_phone,
-        status=organisation.status,
-        decision_reason=organisation.decision_reason,
-        decided_at=organisation.decided_at,
-        created_at=organisation.created_at,
-        members=[member_out(m) for m in organisation.members],
-    )
+    return OrganisationOut.model_validate(organisation, from_attributes=True)
 
 
 def member_out(member) -> MemberOut:
-    return MemberOut(
-        user_id=member.user_id,
-        name=member.user.name,
-        email=member.user.email,
-        role=member.role,
-        is_manager=member.is_manager,
-    )
+    return MemberOut.model_validate(member, from_attributes=True)
 
 
 @endpoint(
@@ -286,8 +271,10 @@ class RejectIn(Schema):
 
 
 class PurchaseLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the purchase's line rows
+
     product_id: int
-    title: str
+    title: str = Field(validation_alias=AliasPath("product", "name"))
     quantity: int
     destination_id: int | None
     unit_price_fen: int | None = Field(description="the quoted unit price of a line accepted from a quote, else null")
@@ -295,6 +282,8 @@ class PurchaseLineOut(BaseModel):
 
 
 class DestinationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the purchase's destination rows
+
     id: int
     label: str
     name: str
@@ -428,30 +417,8 @@ def purchase_out(purchase: Purchase) -> PurchaseOut:
         requested_date=purchase.requested_date,
         payment_method=purchase.payment_method,
         note=purchase.note,
-        destinations=[
-            DestinationOut(
-                id=d.id,
-                label=d.label,
-                name=d.name,
-                phone=d.phone,
-                province=d.province,
-                city=d.city,
-                district=d.district,
-                line=d.line,
-            )
-            for d in purchase.destinations
-        ],
-        lines=[
-            PurchaseLineOut(
-                product_id=line.product_id,
-                title=line.product.name,
-                quantity=line.quantity,
-                destination_id=line.destination_id,
-                unit_price_fen=line.unit_price_fen,
-                quote_request_id=line.quote_request_id,
-            )
-            for line in purchase.lines
-        ],
+        destinations=purchase.destinations,
+        lines=purchase.lines,
         estimated_total_fen=estimated,
         order_codes=[po.order.code for po in purchase.orders],
         orders=purchase_orders_out(purchase),
@@ -865,6 +832,8 @@ class StatementQuery(QuerySchema):
 
 
 class MonthOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the statement's `statements.Month`
+
     year: int
     month: int
     orders: int
@@ -873,6 +842,8 @@ class MonthOut(BaseModel):
 
 
 class StatementOrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the statement's `statements.StatementOrder`
+
     code: str
     placed_on: date
     purchase_id: int
@@ -935,27 +906,8 @@ def statement_out(organisation: Organisation, st) -> OrganisationStatementOut:
         progress_bps=st.progress_bps,
         period_from=st.period_from,
         period_to=st.period_to,
-        months=[
-            MonthOut(
-                year=m.year,
-                month=m.month,
-                orders=m.orders,
-                purchased_fen=m.purchased_fen,
-                cumulative_fen=m.cumulative_fen,
-            )
-            for m in st.months
-        ],
-        orders=[
-            StatementOrderOut(
-                code=o.code,
-                placed_on=o.placed_on,
-                purchase_id=o.purchase_id,
-                label=o.label,
-                status=o.status,
-                due_fen=o.due_fen,
-            )
-            for o in st.orders or []
-        ],
+        months=st.months,
+        orders=st.orders or [],
     )
 
 
@@ -988,6 +940,8 @@ class ReportRowOut(BaseModel):
 
 
 class CreditedHouseholdOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the report's `statements.CreditedHousehold`
+
     household_id: int
     label: str = Field(description="masked head name · village")
     credited_fen: int = Field(description="credits less reversals of the year's institutional order lines")
@@ -1021,10 +975,7 @@ def county_institutions(query: YearQuery):
             by_month_fen=report.by_month,
             total_fen=report.total_fen,
             credited_fen=report.credited_fen,
-            households=[
-                CreditedHouseholdOut(household_id=h.household_id, label=h.label, credited_fen=h.credited_fen)
-                for h in report.households
-            ],
+            households=report.households,
             organisations=[
                 ReportRowOut(
                     organisation_id=r.organisation.id,
