@@ -135,6 +135,8 @@ class OrderIn(Schema):
 
 
 class LineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the shipment's order lines
+
     product_id: int | None
     title: str
     unit: str
@@ -279,18 +281,7 @@ def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | 
                 pickup_code=shipment_code_to_show(order, s) or None,
                 payment_code=payment_code_to_show(order, s) or None,
                 pickup_station_id=order.pickup_station_id if order.delivery == "pickup" else None,
-                items=[
-                    LineOut(
-                        product_id=l.product_id,
-                        title=l.title,
-                        unit=l.unit,
-                        quantity=l.quantity,
-                        unit_price_fen=l.unit_price_fen,
-                        line_total_fen=l.line_total_fen,
-                        status=l.status,
-                    )
-                    for l in s.lines
-                ],
+                items=s.lines,
             )
             for s in order.shipments
         ],

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from flask import url_for
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from orders.cashbook_api import (
     CashbookFields,
@@ -65,6 +65,8 @@ class Ref(BaseModel):
 
 
 class UnitTypeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the listing's unit type rows
+
     id: int
     name: str
     units: int
@@ -212,18 +214,7 @@ def _listing_item(result, linked: int) -> ListingItem:
         pay_on_arrival="arrival" in payment_methods(listing),
         employed_poor_members=listing.employed_poor_members,
         households_linked=linked,
-        unit_types=[
-            UnitTypeOut(
-                id=u.id,
-                name=u.name,
-                units=u.units,
-                max_guests=u.max_guests,
-                price_fen=u.price_fen,
-                weekend_price_fen=u.weekend_price_fen,
-                holiday_price_fen=u.holiday_price_fen,
-            )
-            for u in listing.unit_types
-        ],
+        unit_types=listing.unit_types,
         url=url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug),
     )
 
