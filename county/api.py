@@ -6,7 +6,7 @@ from datetime import date
 from typing import Literal
 
 from flask import Response, request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from catalog import changes
 from catalog.changes import pending_changes
@@ -180,6 +180,8 @@ class BatchOut(BaseModel):
 
 
 class ResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the import's `payouts.ResultReport`
+
     paid: int
     failed: int
     unchanged: int
@@ -207,6 +209,8 @@ class ProductDecisionIn(Schema):
 
 
 class ProductDecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # answered from the product row
+
     id: int
     name: str
     approval_status: str
@@ -359,7 +363,7 @@ def county_payout_result(batch_id: int):
     batch = payouts.get_batch(batch_id)
     report = payouts.import_result(batch, upload.stream, actor=api_user(), now=now_utc())
     commit()
-    return ok(ResultOut(paid=report.paid, failed=report.failed, unchanged=report.unchanged))
+    return ok(ResultOut.model_validate(report, from_attributes=True))
 
 
 @endpoint(
@@ -374,9 +378,7 @@ def county_targets():
 
 
 def _decision(product) -> ProductDecisionOut:
-    return ProductDecisionOut(
-        id=product.id, name=product.name, approval_status=product.approval_status, approval_note=product.approval_note
-    )
+    return ProductDecisionOut.model_validate(product, from_attributes=True)
 
 
 @endpoint(
