@@ -311,6 +311,41 @@ def _updated(form, *, update: Callable[[datetime], bool], back: str):
     return redirect(url_for(back))
 
 
+def _new_page(template: str, name: str, form, *, once: str, create: Callable[[datetime], Any], said, back: str):
+    """The page `template` of a new thing (`name` None) with its `form`; posted, the thing created as `_created`
+    does, or the page again (422) with the form's errors."""
+    if request.method == "POST":
+        done = _created(form, once=once, create=create, said=said, back=back)
+        if done is not None:
+            return done
+        return render_template(template, form=form, **{name: None}), 422
+    return render_template(template, form=form, **{name: None})
+
+
+def _edit_page(
+    template: str,
+    name: str,
+    load: Callable[[int], Any],
+    object_id: int,
+    *,
+    form_of: Callable[[Any], Any],
+    update: Callable[[Any, Any, datetime], bool],
+    back: str,
+):
+    """The edit page `template` of the thing `load(object_id)` (a 404 when there is none), as `name`, with its form
+    `form_of(thing)`; posted, `update(thing, form, now)` as `_updated` does, or the page again (422) with the form's
+    errors and the thing as stored (the refusal rolled back)."""
+    thing = _found(load, object_id)
+    form = form_of(thing)
+    if request.method == "POST":
+        done = _updated(form, update=lambda now: update(thing, form, now), back=back)
+        if done is not None:
+            return done
+        thing = _found(load, object_id)  # as stored (a refusal rolled back)
+        return render_template(template, form=form, **{name: thing}), 422
+    return render_template(template, form=form, **{name: thing})
+
+
 def _service_errors(form, exc: DomainError) -> None:
     """A refusal of the service under the field it names (else at the top of the page)."""
     rollback()
@@ -346,19 +381,17 @@ def categories_index():
 @bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
 @admin_only
 def category_edit(category_id: int):
-    category = _found(categories.get_category, category_id)
-    form = CategoryForm(obj=category)
-    if request.method == "POST":
-        done = _updated(
-            form,
-            update=lambda now: categories.update_category(category, _category_data(form), actor=current_user, now=now),
-            back="admin.categories_index",
-        )
-        if done is not None:
-            return done
-        category = _found(categories.get_category, category_id)  # as stored (a refusal rolled back)
-        return render_template("admin/category_edit.html", category=category, form=form), 422
-    return render_template("admin/category_edit.html", category=category, form=form)
+    return _edit_page(
+        "admin/category_edit.html",
+        "category",
+        categories.get_category,
+        category_id,
+        form_of=lambda category: CategoryForm(obj=category),
+        update=lambda category, form, now: categories.update_category(
+            category, _category_data(form), actor=current_user, now=now
+        ),
+        back="admin.categories_index",
+    )
 
 
 # --- villages and stations ----------------------------------------------------------------------
@@ -390,36 +423,31 @@ def _village_data(form: VillageForm) -> places.VillageData:
 @admin_only
 def village_new():
     form = _village_form(VillageNewForm)
-    if request.method == "POST":
-        done = _created(
-            form,
-            once="admin.village_new",
-            create=lambda now: places.create_village(_village_data(form), actor=current_user, now=now),
-            said=lambda village: _("已添加村 %(name)s", name=village.name),
-            back="admin.villages_index",
-        )
-        if done is not None:
-            return done
-        return render_template("admin/village_edit.html", village=None, form=form), 422
-    return render_template("admin/village_edit.html", village=None, form=form)
+    return _new_page(
+        "admin/village_edit.html",
+        "village",
+        form,
+        once="admin.village_new",
+        create=lambda now: places.create_village(_village_data(form), actor=current_user, now=now),
+        said=lambda village: _("已添加村 %(name)s", name=village.name),
+        back="admin.villages_index",
+    )
 
 
 @bp.route("/villages/<int:village_id>", methods=["GET", "POST"])
 @admin_only
 def village_edit(village_id: int):
-    village = _found(places.get_village, village_id)
-    form = _village_form(VillageForm, village)
-    if request.method == "POST":
-        done = _updated(
-            form,
-            update=lambda now: places.update_village(village, _village_data(form), actor=current_user, now=now),
-            back="admin.villages_index",
-        )
-        if done is not None:
-            return done
-        village = _found(places.get_village, village_id)  # as stored (a refusal rolled back)
-        return render_template("admin/village_edit.html", village=village, form=form), 422
-    return render_template("admin/village_edit.html", village=village, form=form)
+    return _edit_page(
+        "admin/village_edit.html",
+        "village",
+        places.get_village,
+        village_id,
+        form_of=lambda village: _village_form(VillageForm, village),
+        update=lambda village, form, now: places.update_village(
+            village, _village_data(form), actor=current_user, now=now
+        ),
+        back="admin.villages_index",
+    )
 
 
 @bp.get("/stations")
@@ -449,33 +477,28 @@ def _station_data(form: StationForm) -> places.StationData:
 @admin_only
 def station_new():
     form = _station_form(StationNewForm)
-    if request.method == "POST":
-        done = _created(
-            form,
-            once="admin.station_new",
-            create=lambda now: places.create_station(_station_data(form), actor=current_user, now=now),
-            said=lambda station: _("已添加站点 %(code)s", code=station.code),
-            back="admin.stations_index",
-        )
-        if done is not None:
-            return done
-        return render_template("admin/station_edit.html", station=None, form=form), 422
-    return render_template("admin/station_edit.html", station=None, form=form)
+    return _new_page(
+        "admin/station_edit.html",
+        "station",
+        form,
+        once="admin.station_new",
+        create=lambda now: places.create_station(_station_data(form), actor=current_user, now=now),
+        said=lambda station: _("已添加站点 %(code)s", code=station.code),
+        back="admin.stations_index",
+    )
 
 
 @bp.route("/stations/<int:station_id>", methods=["GET", "POST"])
 @admin_only
 def station_edit(station_id: int):
-    station = _found(places.get_station, station_id)
-    form = _station_form(StationForm, station)
-    if request.method == "POST":
-        done = _updated(
-            form,
-            update=lambda now: places.update_station(station, _station_data(form), actor=current_user, now=now),
-            back="admin.stations_index",
-        )
-        if done is not None:
-            return done
-        station = _found(places.get_station, station_id)  # as stored (a refusal rolled back)
-        return render_template("admin/station_edit.html", station=station, form=form), 422
-    return render_template("admin/station_edit.html", station=station, form=form)
+    return _edit_page(
+        "admin/station_edit.html",
+        "station",
+        places.get_station,
+        station_id,
+        form_of=lambda station: _station_form(StationForm, station),
+        update=lambda station, form, now: places.update_station(
+            station, _station_data(form), actor=current_user, now=now
+        ),
+        back="admin.stations_index",
+    )
