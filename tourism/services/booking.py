@@ -545,6 +545,18 @@ def _published(listing: Listing | None) -> Listing:
     return listing
 
 
+def _checked(req: BookingRequest, listing: Listing, *, user, now: datetime, locked: bool = False):
+    """The payment method allowed (else 422 `arrival_payment_not_allowed`), the request validated
+    (`_validate`), then the pay-on-arrival limits (`locked`: the account is locked already). Returns
+    (unit_type, session, check_in, check_out)."""
+    if req.pay_on_arrival and "arrival" not in payment_methods(listing):
+        raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
+    unit_type, session, check_in, check_out = _validate(req, listing, now=now)
+    if req.pay_on_arrival:
+        _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now, locked=locked)
+    return unit_type, session, check_in, check_out
+
+
 def _checked_and_locked(req: BookingRequest, *, user, now: datetime, confirm: bool = False):
     """What every booking does before it writes: the listing (with its host when `confirm`), the
     payment method allowed, the request validated, the pay-on-arrival limits, then the unit type
@@ -553,11 +565,7 @@ def _checked_and_locked(req: BookingRequest, *, user, now: datetime, confirm: bo
     listing = _listing_for_booking(
         req.listing_id, with_host=confirm, lock_account=user.id if req.pay_on_arrival else None
     )
-    if req.pay_on_arrival and "arrival" not in payment_methods(listing):
-        raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
-    unit_type, session, check_in, check_out = _validate(req, listing, now=now)
-    if req.pay_on_arrival:
-        _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now, locked=True)
+    unit_type, session, check_in, check_out = _checked(req, listing, user=user, now=now, locked=True)
     total, code = _lock_and_check(
         req,
         listing,
@@ -1627,11 +1635,7 @@ class CartBookings:
         for item in items:
             req = _request_of(item, pay_on_arrival=pay_on_arrival)
             listing = _listing_for_booking(req.listing_id)
-            if pay_on_arrival and "arrival" not in payment_methods(listing):
-                raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
-            unit_type, session, check_in, check_out = _validate(req, listing, now=now)
-            if pay_on_arrival:
-                _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=buyer, now=now)
+            unit_type, session, check_in, check_out = _checked(req, listing, user=buyer, now=now)
             checked.append((req, listing, unit_type, session, check_in, check_out))
         held = HeldLines()
         # lock order: unit types by id (two checkouts holding the same two unit types queue, never cross)
