@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import partial
+from typing import Any, Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -717,14 +718,15 @@ def host_listing_place(listing_id: int):
         longitude=form.longitude.data or "",
         contact_phone=form.contact_phone.data or "",
     )
-    try:
-        update_listing_place(listing, place, actor=current_user, now=now_utc())
-        commit()
-    except DomainError as exc:
-        _refused_on_field(form, exc, default=form.address)
-        return render_host_edit(get_host_listing(current_user, listing_id), place_form=form, status=exc.status)
-    flash(_("已保存"), "success")
-    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id), 303)
+    return _host_edit_saved(
+        listing_id,
+        lambda: update_listing_place(listing, place, actor=current_user, now=now_utc()),
+        form,
+        {"place_form": form},
+        default=form.address,
+        said=_("已保存"),
+        code=303,
+    )
 
 
 @bp.post("/host/listings/<int:listing_id>/photos")
@@ -763,6 +765,22 @@ def host_listing_photo_remove(listing_id: int, image_id: int):
     return redirect(back, 303)
 
 
+def _host_edit_saved(
+    listing_id: int, save: Callable[[], Any], form, forms: dict, *, default, said: str, code: int = 302
+):
+    """A valid form of the host's listing page: `save()` committed, `said` and back to the page (`code`); refused,
+    the message under the field it names (else `default`, `_refused_on_field`) and the page again with the listing
+    as stored and the form as typed (`forms`: `render_host_edit`'s slot of it)."""
+    try:
+        save()
+        commit()
+    except DomainError as exc:
+        _refused_on_field(form, exc, default=default)
+        return render_host_edit(get_host_listing(current_user, listing_id), status=exc.status, **forms)
+    flash(said, "success")
+    return redirect(url_for("tourism.host_listing_edit", listing_id=listing_id), code)
+
+
 def _refused_on_field(form, exc: DomainError, *, default) -> None:
     """A service refused the edit: roll back and show its message under the field it names
     (`price_fen` -> the `price` field), else under `default`."""
@@ -793,14 +811,14 @@ def host_listing_update(listing_id: int):
         pay_on_arrival=bool(form.pay_on_arrival.data),
         is_published=bool(form.is_published.data),
     )
-    try:
-        update_listing_terms(listing, terms, actor=current_user, now=now_utc())
-        commit()
-    except DomainError as exc:
-        _refused_on_field(form, exc, default=form.free_cancel_days)
-        return render_host_edit(get_host_listing(current_user, listing_id), terms_form=form, status=exc.status)
-    flash(_("已保存"), "success")
-    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id))
+    return _host_edit_saved(
+        listing_id,
+        lambda: update_listing_terms(listing, terms, actor=current_user, now=now_utc()),
+        form,
+        {"terms_form": form},
+        default=form.free_cancel_days,
+        said=_("已保存"),
+    )
 
 
 @bp.post("/host/listings/<int:listing_id>/unit-types/<int:unit_type_id>")
@@ -814,8 +832,9 @@ def host_unit_type_update(listing_id: int, unit_type_id: int):
     form = _unit_type_form(unit_type, formdata=request.form)
     if not form.validate_on_submit():
         return render_host_edit(listing, unit_forms={unit_type.id: form}, status=422)
-    try:
-        update_unit_type(
+    return _host_edit_saved(
+        listing_id,
+        lambda: update_unit_type(
             listing,
             unit_type.id,
             price_fen=form.price.fen,
@@ -825,15 +844,12 @@ def host_unit_type_update(listing_id: int, unit_type_id: int):
             max_guests=form.max_guests.data,
             actor=current_user,
             now=now_utc(),
-        )
-        commit()
-    except DomainError as exc:
-        _refused_on_field(form, exc, default=form.price)
-        return render_host_edit(
-            get_host_listing(current_user, listing_id), unit_forms={unit_type_id: form}, status=exc.status
-        )
-    flash(_("已保存：%(name)s", name=unit_type.name), "success")
-    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id))
+        ),
+        form,
+        {"unit_forms": {unit_type_id: form}},
+        default=form.price,
+        said=_("已保存：%(name)s", name=unit_type.name),
+    )
 
 
 @bp.post("/host/listings/<int:listing_id>/close")
