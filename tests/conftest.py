@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 
 from shop import create_app
 from shop.extensions import db as _db
+from shop.timeutil import local_date, now_utc
 
 
 def _services_of_this_worker() -> None:
@@ -207,6 +208,15 @@ def client(app, db):
 @pytest.fixture
 def now():
     return datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)  # 12:00 in Beijing
+
+
+@pytest.fixture
+def today():
+    """Beijing's date on the real clock when the test runs, for tests of pages and APIs that read the clock.
+
+    Read per test, never at import time: a run that crosses midnight in Beijing (16:00 UTC) would otherwise
+    compare against yesterday's date and flip boundary cases such as "harvest tomorrow is refused"."""
+    return local_date(now_utc())
 
 
 class AuthActions:

@@ -14,12 +14,9 @@ from catalog.papers import REQUIRED_DOCUMENTS, paper_gaps, papers_ok_clause
 from orders.models import Order
 from shop import pagecache
 from shop.errors import Conflict
-from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
 from tests.factories import make_category, make_document, make_product, make_user
 from tests.orders.factories import ADDRESS_JSON, make_order
-
-TODAY = local_date(now_utc())
 
 
 def _farm_product(**kw):
@@ -58,10 +55,10 @@ def test_the_rule_is_one_table_by_food_class():
 
 
 @pytest.mark.parametrize("case", ["missing", "expired", "pending", "rejected"])
-def test_a_product_without_valid_papers_is_not_sold_anywhere(db, client, api_token, case):
+def test_a_product_without_valid_papers_is_not_sold_anywhere(db, client, api_token, case, today):
     product = _farm_product()
     if case == "expired":
-        make_document(product, valid_from=TODAY - timedelta(days=400), valid_until=TODAY - timedelta(days=1))
+        make_document(product, valid_from=today - timedelta(days=400), valid_until=today - timedelta(days=1))
     elif case in ("pending", "rejected"):
         make_document(product, status=case)
     db.session.commit()
@@ -92,9 +89,9 @@ def test_a_product_without_valid_papers_is_not_sold_anywhere(db, client, api_tok
     assert _on_hand(db, product) == 10
 
 
-def test_approved_and_valid_papers_sell(db, client, api_token):
+def test_approved_and_valid_papers_sell(db, client, api_token, today):
     product = _farm_product()
-    make_document(product, valid_from=TODAY, valid_until=TODAY)  # valid today only: still counts
+    make_document(product, valid_from=today, valid_until=today)  # valid today only: still counts
     db.session.commit()
     page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
     assert "暂停销售" not in page and "加入购物车" in page and "食品安全证件" in page
@@ -139,20 +136,20 @@ def test_checkout_asks_the_rule_on_its_own_day_in_its_own_transaction(db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == orders
 
 
-def test_an_expired_lot_still_blocks_a_product_whose_papers_are_valid(db, client, api_token):
+def test_an_expired_lot_still_blocks_a_product_whose_papers_are_valid(db, client, api_token, today):
     product = make_product(category=make_category(food_class="farm"), stock=0)
     from tests.factories import make_lot
 
-    make_lot(product.stock, 5, best_before=TODAY - timedelta(days=1))
+    make_lot(product.stock, 5, best_before=today - timedelta(days=1))
     make_document(product)
     db.session.commit()
     res = _checkout(client, api_token(make_user()), product)
     assert res.status_code == 409 and res.json["error"]["code"] == "out_of_stock"
 
 
-def test_non_food_needs_no_papers(db):
+def test_non_food_needs_no_papers(db, today):
     product = make_product(category=make_category(food_class="non_food"))
-    assert paper_gaps([product.id], today=TODAY) == {product.id: []}
+    assert paper_gaps([product.id], today=today) == {product.id: []}
 
 
 STATES = ["none", "approved", "approved_expired", "approved_future", "pending", "rejected"]
@@ -195,13 +192,13 @@ def test_the_sql_rule_agrees_with_the_python_rule(db, food_class):
     assert any(python.values()) and (food_class == "non_food" or not all(python.values()))
 
 
-def test_the_demo_shop_sells_every_demo_product_with_approved_papers(app, db):
+def test_the_demo_shop_sells_every_demo_product_with_approved_papers(app, db, today):
     """seed-demo gives each product the papers its category needs, approved and valid; a second run adds none."""
     from catalog.papers import ProductDocument
 
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
     products = db.session.scalars(sa.select(Product)).all()
-    gaps = paper_gaps([p.id for p in products], today=TODAY)
+    gaps = paper_gaps([p.id for p in products], today=today)
     assert products and all(not g for g in gaps.values()), {k: v for k, v in gaps.items() if v}
     pickles = next(p for p in products if p.category.slug == "pickles")
     kinds = db.session.scalars(sa.select(ProductDocument.kind).where(ProductDocument.product_id == pickles.id)).all()
@@ -268,12 +265,12 @@ def _cards(html: str) -> list[str]:
     return [part.split("<h3>", 1)[1].split("</h3>", 1)[0] for part in html.split('class="card product-card"')[1:]]
 
 
-def test_in_stock_means_it_can_be_bought_now_papers_included(db, client):
+def test_in_stock_means_it_can_be_bought_now_papers_included(db, client, today):
     """只看有货 lists what can be bought now: stock alone is not enough, the papers must count today
     (catalog.services.buyable_now over papers_ok_clause); without the tick the card says 暂停销售."""
     fig = _farm_product()  # 10 in stock, no 合格证
     expired = make_product(name="鲜草莓1斤", category=fig.category, stock=10)
-    make_document(expired, valid_from=TODAY - timedelta(days=400), valid_until=TODAY - timedelta(days=1))
+    make_document(expired, valid_from=today - timedelta(days=400), valid_until=today - timedelta(days=1))
     pickles = _processed_product()
     make_document(pickles, "production_licence")
     make_document(pickles, "test_report")
