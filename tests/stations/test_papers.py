@@ -16,7 +16,6 @@ from shop.audit import AuditEntry
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_category, make_document, make_user
 
-TODAY = local_date(now_utc())
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -30,13 +29,14 @@ def farm(db, world):
 
 
 def _form(product, **extra):
+    today = local_date(now_utc())  # read per call: a run may cross midnight in Beijing
     data = {
         "product_id": str(product.id),
         "kind": "compliance_certificate",
         "number": "HGZ-2026-0001",
         "issuer": "A村土鸡蛋专业合作社",
-        "valid_from": TODAY.isoformat(),
-        "valid_until": (TODAY + timedelta(days=365)).isoformat(),
+        "valid_from": today.isoformat(),
+        "valid_until": (today + timedelta(days=365)).isoformat(),
         "file": (io.BytesIO(PDF), "hegezheng.pdf"),
     }
     data.update(extra)
@@ -128,7 +128,7 @@ def test_reject_needs_a_reason_is_audited_and_is_final(db, farm, client, auth):
     assert document.status == "rejected" and not _audit(db, "document.approve")
 
 
-def test_the_api_uploads_lists_and_decides(db, farm, client, api_token):
+def test_the_api_uploads_lists_and_decides(db, farm, client, api_token, today):
     product = farm.b.product  # processed: a licence and a test report
     headers = api_token(farm.b.operator)
     res = client.post(
@@ -138,8 +138,8 @@ def test_the_api_uploads_lists_and_decides(db, farm, client, api_token):
             "kind": "production_licence",
             "number": "sc 1033 6012 1000 01",
             "issuer": "南昌县市场监督管理局",
-            "valid_from": TODAY.isoformat(),
-            "valid_until": (TODAY + timedelta(days=1800)).isoformat(),
+            "valid_from": today.isoformat(),
+            "valid_until": (today + timedelta(days=1800)).isoformat(),
             "file": (io.BytesIO(PDF), "sc.pdf"),
         },
         content_type="multipart/form-data",
@@ -178,6 +178,7 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
+# validity dates are given as days from today; the test turns them into dates when it runs
 BAD = [
     ("wrong file type", {"file": (io.BytesIO(b"MZ\x90\x00 this is an exe"), "hegezheng.pdf")}, "document_file_type"),
     ("text as a pdf", {"file": (io.BytesIO(b"just text"), "a.pdf")}, "document_file_type"),
@@ -191,15 +192,12 @@ BAD = [
     ("SC with letters", {"kind": "production_licence", "number": "SC1033601210000X"}, "sc_number_invalid"),
     (
         "dates reversed",
-        {"valid_from": (TODAY + timedelta(days=10)).isoformat(), "valid_until": TODAY.isoformat()},
+        {"valid_from": 10, "valid_until": 0},
         "document_dates_reversed",
     ),
     (
         "already expired",
-        {
-            "valid_from": (TODAY - timedelta(days=400)).isoformat(),
-            "valid_until": (TODAY - timedelta(days=1)).isoformat(),
-        },
+        {"valid_from": -400, "valid_until": -1},
         "document_already_expired",
     ),
     (
@@ -211,9 +209,10 @@ BAD = [
 
 
 @pytest.mark.parametrize("name,changes,code", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_is_refused_clearly_and_changes_nothing(db, farm, client, api_token, name, changes, code):
+def test_bad_input_is_refused_clearly_and_changes_nothing(db, farm, client, api_token, today, name, changes, code):
     from shop.errors import error_message
 
+    changes = {k: (today + timedelta(days=v)).isoformat() if k.startswith("valid_") else v for k, v in changes.items()}
     product = farm.a.product
     files_before = _stored_files()
     data = _form(product, **changes)
