@@ -25,7 +25,7 @@ from orders.services import cart as cart_service
 from orders.services import expiry, payments
 from orders.services.expiry import expire_pending_orders
 from orders.services.payments import cancel_provider_intent, refunds_to_retry
-from orders.services.recalled import recalled_units
+from orders.services.recalled import recalled_units, settled_by_recall
 from shop.db import commit, rollback
 from shop.extensions import db
 from shop.history import history_of
@@ -50,6 +50,7 @@ SUBJECTS = {
     "refund_rejected": _l("退款申请未获同意"),
     "recall": _l("商品批次召回通知"),
     "recall_canceled": _l("商品批次召回，未付款订单已取消"),
+    "recall_refunded": _l("商品批次召回，已为您取消并退款"),
 }
 
 
@@ -240,13 +241,24 @@ def _order_mail(order, kind: str, line_id: int | None = None, note: str = "") ->
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
     rejected = _last_rejected_request(order.id) if kind == "refund_rejected" else None
-    refunds = kind in ("refunded", "canceled", "booking_canceled", "line_canceled")
-    refunded_fen = _refunded_fen(order.id, line_id) if refunds else 0
-    if line_id is not None:  # one line's event: paid when money of the line went back
+    refunds = kind in ("refunded", "canceled", "booking_canceled", "line_canceled", "recall_refunded")
+    # a recall's one-step refund (`note`: the lot's code): its lines of the order, what they gave back
+    recall = settled_by_recall(order.id, note) if kind == "recall_refunded" else None
+    if kind == "recall_refunded" and recall is None:
+        return None  # nothing of the lot left to tell of (the mail was queued for lines settled since)
+    if recall is not None:
+        refunded_fen = recall.refunded_fen
+    else:
+        refunded_fen = _refunded_fen(order.id, line_id) if refunds else 0
+    if recall is not None or line_id is not None:  # some lines' event: paid when money of them went back
         paid = refunded_fen > 0
     else:
         paid = _has_refund(order.id) if kind == "refunded" else bool(order.paid_at)
-    lines = [line for line in order.lines if line_id is None or line.id == line_id]
+    lines = [
+        line
+        for line in order.lines
+        if (line.id in recall.line_ids if recall is not None else line_id is None or line.id == line_id)
+    ]
     with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
         body = render_mail(
             template,
@@ -258,6 +270,8 @@ def _order_mail(order, kind: str, line_id: int | None = None, note: str = "") ->
             rejected=rejected,
             refunded_fen=refunded_fen,
             note=note,
+            recall=recall,
+            trace_url=external_url("trace.trace_page", code=recall.lot_code) if recall is not None else "",
             money_back=refunded_money_text(order, paid=paid) if refunds else "",
             with_qr=bool(attachments),
             order_url=external_url("orders.order_detail", code=order.code),

@@ -711,7 +711,7 @@ def refunds_to_retry(now: datetime, *, limit: int = 100) -> list[int]:
 
 
 def refund_line(
-    line: OrderLine, *, actor, now: datetime, reason: str = "", units: int | None = None, mail: str = "refunded"
+    line: OrderLine, *, actor, now: datetime, reason: str = "", units: int | None = None, mail: str | None = "refunded"
 ) -> Refund | None:
     """A line is refunded (cannot be supplied, or an approved refund request): release its stock if
     still allocated, give back what was paid for it; the refund reverses the line's credit.
@@ -722,7 +722,8 @@ def refund_line(
     last units, which refund the line. None: every unit left.
 
     `mail`: the one order mail the buyer gets about the line (`refunded`; `line_canceled`, a station
-    withdrawing a line it cannot supply, which says `reason`).
+    withdrawing a line it cannot supply, which says `reason`); None: the caller mails the order once for
+    all the lines it settles (a recall's one-step refund, `stations.services.recalls.refund_recalled`).
 
     Nothing is rewritten: the line's status says it is gone, the money given back is a `Refund` row
     (and, for cash, a cash-book entry); what is still due is computed (`orders.services.amounts`).
@@ -781,7 +782,7 @@ def line_refund_fen(line: OrderLine) -> int:
 
 
 def _refund_units(
-    order: Order, line: OrderLine, units: int, *, actor, now: datetime, reason: str, mail: str
+    order: Order, line: OrderLine, units: int, *, actor, now: datetime, reason: str, mail: str | None
 ) -> Refund | None:
     """Part of a delivered line is refunded (`refund_line` with `units` fewer than are left): the line
     stays open, `refunded_quantity` counts the units, and their price (`units_fen`) goes back
@@ -803,7 +804,7 @@ def _give_back(
     actor,
     now: datetime,
     reason: str,
-    mail: str = "refunded",
+    mail: str | None = "refunded",
 ) -> Refund | None:
     """The money of a refunded line, or of some of its units, goes back the way the order was paid, and
     the buyer is told: a cash order's out of the till that took it (the shipment now holds more cash than
@@ -820,7 +821,8 @@ def _give_back(
     elif payment is not None and payment.state == PaymentState.CONFIRMED:
         refund = refund_payment(payment, amount_fen, line=line, actor=actor, now=now, reason=reason)
     db.session.flush()
-    notify(order, mail, line, note=reason if mail == "line_canceled" else "")
+    if mail is not None:
+        notify(order, mail, line, note=reason if mail == "line_canceled" else "")
     return refund
 
 

@@ -27,7 +27,16 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from orders.models import LineStatus, Order, OrderLine, OrderStatus, RefundGoods, RefundRequest, RefundRequestStatus
+from orders.models import (
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    RefundGoods,
+    RefundRequest,
+    RefundRequestStatus,
+)
 from shop.extensions import db
 from shop.history import StatusEvent
 from stock.models import Lot, LotAllocation, LotStatus
@@ -184,3 +193,32 @@ def canceled_for_recall(order: Order, events: Iterable[StatusEvent]) -> bool:
     return order.status == OrderStatus.CANCELED and any(
         e.to_status == OrderStatus.CANCELED and e.note == RECALL_CANCEL_NOTE for e in events
     )
+
+
+@dataclass(frozen=True)
+class RecallSettled:
+    """What a recall's one-step refund did to one order (`settled_by_recall`), for its one mail."""
+
+    lot_code: str
+    reason: str
+    line_ids: list[int]  # the order's lines of the lot, canceled or refunded
+    refunded_fen: int  # what their refunds gave back (0: nothing had been paid for them)
+
+
+def settled_by_recall(order_id: int, lot_code: str) -> RecallSettled | None:
+    """The order's lines that took the recalled lot `lot_code` and are no longer open (the one-step refund
+    canceled or refunded them), with the recall's reason and what their refunds gave back; None when the
+    lot is not recalled or no such line is left."""
+    rows = db.session.execute(
+        lines_of_recalled_lots(OrderLine.id, Lot.recall_reason)
+        .where(OrderLine.order_id == order_id, Lot.code == lot_code, OrderLine.status != LineStatus.OPEN)
+        .distinct()
+        .order_by(OrderLine.id)
+    ).all()
+    if not rows:
+        return None
+    line_ids = [line_id for line_id, _reason in rows]
+    refunded = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(Refund.order_line_id.in_(line_ids))
+    )
+    return RecallSettled(lot_code=lot_code, reason=rows[0][1] or "", line_ids=line_ids, refunded_fen=int(refunded or 0))

@@ -779,10 +779,13 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refund
     return withdraw_line(line, actor=actor, now=now, reason=cancel_reason(reason))
 
 
-def withdraw_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refund | None:
+def withdraw_line(
+    line: OrderLine, *, actor, now: datetime, reason: str, mail: str | None = "line_canceled"
+) -> Refund | None:
     """`cancel_line` for a reason the code composed, not one an operator typed (a recall's 批次 X 召回：
     <the recall's reason>, `stations.services.recalls.refund_recalled`): kept and told whole, not bound
-    by `MAX_CANCEL_REASON`."""
+    by `MAX_CANCEL_REASON`. `mail`: the buyer's mail of it (None: the caller mails the order once for
+    every line it settles, as the recall's one-step refund does)."""
     shipment = line.shipment
     if shipment is None:
         raise NotFound("line_not_found")
@@ -790,7 +793,7 @@ def withdraw_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refu
     db.session.refresh(line)
     _raise_if(cancel_line_refusal(line))
     # the buyer's one mail of it: the order's (`line_canceled`, with the reason), queued by refund_line
-    refund = refund_line(line, actor=actor, now=now, reason=reason, mail="line_canceled")
+    refund = refund_line(line, actor=actor, now=now, reason=reason, mail=mail)
     db.session.flush()
     db.session.refresh(shipment)
 
