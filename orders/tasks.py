@@ -25,7 +25,7 @@ from orders.services import cart as cart_service
 from orders.services import expiry, payments
 from orders.services.expiry import expire_pending_orders
 from orders.services.payments import cancel_provider_intent, refunds_to_retry
-from orders.services.recalled import recalled_units, settled_by_recall
+from orders.services.recalled import recalled_lots_of, recalled_units, settled_by_recall
 from shop.db import commit, rollback
 from shop.extensions import db
 from shop.history import history_of
@@ -241,6 +241,14 @@ def _order_mail(order, kind: str, line_id: int | None = None, note: str = "") ->
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
     rejected = _last_rejected_request(order.id) if kind == "refund_rejected" else None
+    canceled_lots = (  # an unpaid order canceled for a recall: the lots and why, in its one mail
+        [
+            {"code": code, "reason": reason, "url": external_url("trace.trace_page", code=code)}
+            for code, reason in recalled_lots_of(order.id)
+        ]
+        if kind == "recall_canceled"
+        else []
+    )
     refunds = kind in ("refunded", "canceled", "booking_canceled", "line_canceled", "recall_refunded")
     # a recall's one-step refund (`note`: the lot's code): its lines of the order, what they gave back
     recall = settled_by_recall(order.id, note) if kind == "recall_refunded" else None
@@ -271,6 +279,7 @@ def _order_mail(order, kind: str, line_id: int | None = None, note: str = "") ->
             refunded_fen=refunded_fen,
             note=note,
             recall=recall,
+            canceled_lots=canceled_lots,
             trace_url=external_url("trace.trace_page", code=recall.lot_code) if recall is not None else "",
             money_back=refunded_money_text(order, paid=paid) if refunds else "",
             with_qr=bool(attachments),

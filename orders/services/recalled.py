@@ -222,3 +222,15 @@ def settled_by_recall(order_id: int, lot_code: str) -> RecallSettled | None:
         sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(Refund.order_line_id.in_(line_ids))
     )
     return RecallSettled(lot_code=lot_code, reason=rows[0][1] or "", line_ids=line_ids, refunded_fen=int(refunded or 0))
+
+
+def recalled_lots_of(order_id: int) -> list[tuple[str, str]]:
+    """(code, reason) of each recalled lot the order's lines took, by code: what the mail of an unpaid order
+    canceled for a recall names (its allocations stay, at 0, once released)."""
+    rows = db.session.execute(
+        lines_of_recalled_lots(Lot.code, Lot.recall_reason)
+        .where(OrderLine.order_id == order_id)
+        .distinct()
+        .order_by(Lot.code)
+    ).all()
+    return [(code, reason or "") for code, reason in rows]

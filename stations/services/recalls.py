@@ -10,7 +10,9 @@ the same lot changes nothing and mails nobody, even when both are sent at once (
 county and the station together): the lot is read again under its stock record's lock before it is
 judged (`stock.services.lock_lot`). `refund_recalled` then refunds, in one step, every
 affected line still open: a line not yet shipped is canceled (its stock released, and blocked) and
-refunded, a delivered line is refunded; a parcel on its way is refunded once it is delivered.
+refunded, a delivered line is refunded; a parcel on its way is refunded once it is delivered. Each order
+whose lines it settled gets one mail for them all (kind `recall_refunded`: the lot, its reason, what to
+do, the lines, the refund and how it comes back), never a per-line mail beside it.
 
 Unpaid orders (`orders.services.recalled`, the rule: a buyer is never asked to pay for a recalled lot):
 after the recall's commit, each pending order holding units of the lot is canceled whole

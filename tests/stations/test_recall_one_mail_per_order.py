@@ -147,3 +147,31 @@ def test_a_parcel_on_its_way_is_refunded_once_delivered_in_one_mail(db, scene, c
     _assert_one_recall_refund_mail(
         caplog, "moving@test.cn", order, scene, amount=DELIVERED, way="站点工作人员会把现金送到您的收货地址退还给您。"
     )
+
+
+def test_an_unpaid_card_order_is_canceled_in_one_mail_naming_the_lot_and_why(
+    db, scene, client, auth, caplog, now, fake_stripe
+):
+    order = make_order(make_user(email="unpaid@test.cn"), [(scene["product"], 2)], now=now, payment_method="card")
+    commit()
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    auth.login(scene["operator"])
+    code = scene["lot"].code
+    assert client.post(f"/station/lots/{code}/recall", data={"reason": REASON, "confirm": "1"}).status_code == 302
+    assert client.post(f"/station/lots/{code}/refund", data={"confirm": "1"}).status_code == 302
+    [(subject, body)] = mails_to(caplog, "unpaid@test.cn")  # the cancel's mail, its one mail
+    assert "召回" in subject and order.code in subject, subject
+    assert code in body and REASON in body and f"/trace/{code}" in body, body
+    assert "不会扣款" in body and "三江腌菜 × 2" in body and f"/orders/{order.code}" in body, body
+    assert "退款金额" not in body
+
+
+def test_an_english_buyer_reads_the_one_mail_in_english(db, scene, client, auth, caplog, now, fake_stripe):
+    order = _card_paid(db, client, fake_stripe, now, scene["product"], "en@test.cn")
+    order.user.locale = "en"
+    commit()
+    _recall_and_refund(client, auth, scene, caplog)
+    [(subject, body)] = mails_to(caplog, "en@test.cn")
+    assert "Lot recalled: canceled and refunded" in subject, subject
+    assert f"Lot {scene['lot'].code} of the goods below in your order has been recalled." in body, body
+    assert "Please do not eat what you received" in body and REASON in body and "About the lot" in body, body
