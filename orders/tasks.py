@@ -133,12 +133,15 @@ def retry_refunds() -> list[int]:
 @shared_task(
     name="orders.tasks.send_order_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True, max_retries=5
 )
-def send_order_mail(self, order_id: int, kind: str, line_id: int | None = None, note: str = "") -> None:
+def send_order_mail(
+    self, order_id: int, kind: str, line_id: int | None = None, note: str = "", settled: dict | None = None
+) -> None:
     """Render an order e-mail and send it, once per task id (SMTP, or the log by default). `line_id`: the
     event is that line's alone (a line refunded or withdrawn, a booking canceled on its own), the mail is
-    about it; `note`: why (a station's reason for withdrawing it)."""
+    about it; `note`: why (a station's reason for withdrawing it); `settled`: the lines and refunds of a
+    recall's one-step refund (`orders.services.common.notify`)."""
     order = _orders_for_mail([order_id]).get(order_id)
-    mail = _order_mail(order, kind, line_id, note) if order is not None else None
+    mail = _order_mail(order, kind, line_id, note, settled) if order is not None else None
     db.session.commit()  # end the read transaction before the mail's own short ones
     if mail is not None:
         to, subject, body, attachments = mail
@@ -226,7 +229,9 @@ def _has_refund(order_id: int) -> bool:
     )
 
 
-def _order_mail(order, kind: str, line_id: int | None = None, note: str = "") -> tuple[str, str, str, list] | None:
+def _order_mail(
+    order, kind: str, line_id: int | None = None, note: str = "", settled: dict | None = None
+) -> tuple[str, str, str, list] | None:
     """(address, subject, text, attachments) of the `kind` e-mail of `order` in its buyer's language;
     None when the buyer has no address. Every order mail names the lines it is about — all of them, or
     the one line of `line_id` — goods with their quantity and bookings as `emails/order_booking.txt`
@@ -251,7 +256,7 @@ def _order_mail(order, kind: str, line_id: int | None = None, note: str = "") ->
     )
     refunds = kind in ("refunded", "canceled", "booking_canceled", "line_canceled", "recall_refunded")
     # a recall's one-step refund (`note`: the lot's code): its lines of the order, what they gave back
-    recall = settled_by_recall(order.id, note) if kind == "recall_refunded" else None
+    recall = settled_by_recall(order.id, note, settled or {}) if kind == "recall_refunded" else None
     if kind == "recall_refunded" and recall is None:
         return None  # nothing of the lot left to tell of (the mail was queued for lines settled since)
     if recall is not None:

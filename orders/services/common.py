@@ -93,13 +93,17 @@ def adjust_delivered_count(lines: list[OrderLine], sign: int, *, units: int | No
     _adjust_product_count(Product.__table__.c.delivered_count, lines, sign, name_products=True, units=units)
 
 
-def notify(order: Order, kind: str, line: OrderLine | None = None, note: str = "") -> None:
+def notify(order: Order, kind: str, line: OrderLine | None = None, note: str = "", settled: dict | None = None) -> None:
     """E-mail the buyer after commit (Celery task): the `kind` mail of the order, about `line` alone when
     the event is one line's (a line refunded or withdrawn, a booking canceled on its own), else about all
-    its lines; `note`: why, in the words of whoever decided it (a station's reason for withdrawing a line)."""
+    its lines; `note`: why, in the words of whoever decided it (a station's reason for withdrawing a line);
+    `settled`: `{"lines": [ids], "refunds": [ids]}`, the lines one step settled and the refunds it made
+    (a recall's one-step refund: the mail tells of those, not of what was refunded before)."""
     args: tuple = (order.id, kind)
-    if line is not None or note:
+    if line is not None or note or settled:
         args += (None if line is None else line.id,)
-    if note:
+    if note or settled:
         args += (note,)
+    if settled:
+        args += (settled,)
     enqueue_after_commit("orders.tasks.send_order_mail", *args)

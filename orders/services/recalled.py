@@ -205,13 +205,20 @@ class RecallSettled:
     refunded_fen: int  # what their refunds gave back (0: nothing had been paid for them)
 
 
-def settled_by_recall(order_id: int, lot_code: str) -> RecallSettled | None:
-    """The order's lines that took the recalled lot `lot_code` and are no longer open (the one-step refund
-    canceled or refunded them), with the recall's reason and what their refunds gave back; None when the
-    lot is not recalled or no such line is left."""
+def settled_by_recall(order_id: int, lot_code: str, settled: dict) -> RecallSettled | None:
+    """What one step of the recall's one-step refund did to the order: `settled["lines"]`, the lines of
+    the recalled lot `lot_code` it canceled or refunded (no longer open), with the recall's reason, and
+    what `settled["refunds"]`, the refunds that step made, gave back — never a refund made before (a
+    return of some units of the same line) nor a line settled by an earlier step (a parcel refunded once
+    delivered is mailed alone). None when the lot is not recalled or no such line is left."""
     rows = db.session.execute(
         lines_of_recalled_lots(OrderLine.id, Lot.recall_reason)
-        .where(OrderLine.order_id == order_id, Lot.code == lot_code, OrderLine.status != LineStatus.OPEN)
+        .where(
+            OrderLine.order_id == order_id,
+            Lot.code == lot_code,
+            OrderLine.status != LineStatus.OPEN,
+            OrderLine.id.in_([int(i) for i in settled.get("lines", [])]),
+        )
         .distinct()
         .order_by(OrderLine.id)
     ).all()
@@ -219,7 +226,9 @@ def settled_by_recall(order_id: int, lot_code: str) -> RecallSettled | None:
         return None
     line_ids = [line_id for line_id, _reason in rows]
     refunded = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(Refund.order_line_id.in_(line_ids))
+        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
+            Refund.id.in_([int(i) for i in settled.get("refunds", [])]), Refund.order_line_id.in_(line_ids)
+        )
     )
     return RecallSettled(lot_code=lot_code, reason=rows[0][1] or "", line_ids=line_ids, refunded_fen=int(refunded or 0))
 

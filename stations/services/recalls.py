@@ -212,23 +212,26 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
     reason = _("批次 %(code)s 召回：%(reason)s", code=lot.code, reason=lot.recall_reason)
     done = 0
     unpaid_done: set[int] = set()
-    settled: dict[int, Order] = {}  # the orders whose lines this step canceled or refunded, each mailed once
+    # the orders whose lines this step canceled or refunded, each mailed once about exactly those lines and
+    # the refunds this step made (a line of the lot refunded before, e.g. on a return, is not the recall's)
+    settled: dict[int, tuple[Order, list[int], list[int]]] = {}
     for affected in affected_lines(lot):
         if affected.action == "unpaid":  # the recall's own step has not canceled it yet: the rule does now
             if affected.order.id in unpaid_done or not cancel_unpaid_order(affected.order.id, actor=actor, now=now):
                 continue
             unpaid_done.add(affected.order.id)
-        elif affected.action == "cancel":
-            withdraw_line(affected.line, actor=actor, now=now, reason=reason, mail=None)
-            settled.setdefault(affected.order.id, affected.order)
-        elif affected.action == "refund":
-            refund_line(affected.line, actor=actor, now=now, reason=reason, mail=None)
-            settled.setdefault(affected.order.id, affected.order)
+        elif affected.action in ("cancel", "refund"):
+            settle = withdraw_line if affected.action == "cancel" else refund_line
+            refund = settle(affected.line, actor=actor, now=now, reason=reason, mail=None)
+            _order, lines, refunds = settled.setdefault(affected.order.id, (affected.order, [], []))
+            lines.append(affected.line.id)
+            if refund is not None:
+                refunds.append(refund.id)
         else:
             continue
         done += 1
-    for order in settled.values():  # one mail per order: the recall, its lines canceled or refunded, the money
-        notify(order, "recall_refunded", note=lot.code)
+    for order, lines, refunds in settled.values():  # one mail per order: the recall, its lines, the money
+        notify(order, "recall_refunded", note=lot.code, settled={"lines": lines, "refunds": refunds})
     record_audit(actor=actor, action="lot.recall_refund", subject=lot, detail={"lines": done}, now=now)
     return done
 

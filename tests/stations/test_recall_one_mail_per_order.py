@@ -175,3 +175,19 @@ def test_an_english_buyer_reads_the_one_mail_in_english(db, scene, client, auth,
     assert "Lot recalled: canceled and refunded" in subject, subject
     assert f"Lot {scene['lot'].code} of the goods below in your order has been recalled." in body, body
     assert "Please do not eat what you received" in body and REASON in body and "About the lot" in body, body
+
+
+def test_the_mail_tells_only_what_the_recall_refunded_not_an_earlier_return(
+    db, scene, client, auth, caplog, now, fake_stripe
+):
+    """One of the two delivered units was refunded before the recall (an approved return): the recall's
+    mail says the ¥10.00 its own step gave back, not ¥20.00 with the return's money counted again."""
+    from orders.services.payments import refund_line
+
+    order = _card_paid(db, client, fake_stripe, now, scene["product"], "returned@test.cn")
+    _ship(order, scene["operator"], now, deliver=True)
+    refund_line(order.lines[0], actor=scene["operator"], now=now, reason="少了一袋", units=1)
+    commit()
+    _recall_and_refund(client, auth, scene, caplog)
+    [(_subject, body)] = mails_to(caplog, "returned@test.cn")
+    assert "退款金额：¥10.00" in body and "¥20.00" not in body, body
