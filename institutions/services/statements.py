@@ -151,34 +151,30 @@ def check_reserved_bps(value) -> int:
 def typed_budget(text: str) -> int:
     """A budget as typed in yuan on the statement page ('50000', '1,200.50', '¥8000') in fen, refused as
     `check_budget_fen` refuses a wrong one, and a fraction of a fen ('50000.555') as `too_many_decimals`."""
-    try:
-        fen = parse_yuan(text)
-    except NegativeAmount:
-        raise _budget_refused("negative") from None
-    except AmountTooLarge:
-        raise _budget_refused("too_high") from None
-    except TooManyDecimals:
-        raise _budget_refused("too_many_decimals") from None
-    except MoneyError:
-        raise _budget_refused("not_an_amount") from None
-    return check_budget_fen(fen)
+    return check_budget_fen(_parsed(text, _budget_refused, unreadable="not_an_amount"))
 
 
 def typed_reserved_share(text: str) -> int:
     """A reserved share as typed in percent ('30', '12.5', '30%' or '30％' under a label that says (%)) in
     basis points, refused as `check_reserved_bps` refuses a wrong one."""
     cleaned = text.strip().rstrip("%％").strip()
+    # a percentage with two decimals, x100: read as an amount is
+    return check_reserved_bps(_parsed(cleaned, _share_refused, unreadable="not_a_number"))
+
+
+def _parsed(text: str, refused, *, unreadable: str) -> int:
+    """`text` read as an amount with two decimals (`shop.money.parse_yuan`), x100; what it cannot read is
+    `refused(why)`: negative, too_high, too_many_decimals or `unreadable`."""
     try:
-        bps = parse_yuan(cleaned)  # a percentage with two decimals, x100: read as an amount is
+        return parse_yuan(text)
     except NegativeAmount:
-        raise _share_refused("negative") from None
+        raise refused("negative") from None
     except AmountTooLarge:
-        raise _share_refused("too_high") from None
+        raise refused("too_high") from None
     except TooManyDecimals:
-        raise _share_refused("too_many_decimals") from None
+        raise refused("too_many_decimals") from None
     except MoneyError:
-        raise _share_refused("not_a_number") from None
-    return check_reserved_bps(bps)
+        raise refused(unreadable) from None
 
 
 def can_set_budget(organisation: Organisation, user) -> bool:
