@@ -107,18 +107,13 @@ class ModerationPage(BaseModel):
     per_page: int
 
 
-def _masked(review: Review) -> str:
-    name = (review.user.name or "").strip() if review.user is not None else ""
-    return (name[:1] or "*") + "**"
-
-
 def review_out(review: Review, *, viewer=None) -> ReviewOut:
     sees_reason = viewer is not None and (viewer.role in ("county", "admin") or viewer.id == review.user_id)
     return ReviewOut(
         id=review.id,
         rating=review.rating,
         body=review.body,
-        author=_masked(review),
+        author=review.masked_author,
         product_id=review.product_id,
         listing_id=review.listing_id,
         photos=[

@@ -55,6 +55,13 @@ class Review(db.Model):
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
 
+    @property
+    def masked_author(self) -> str:
+        """The writer as every list shows them: the first character of the account's name and `**`
+        (王小明 is 王**), `***` for an account without a name (docs/catalog.md, "Reviews")."""
+        name = (self.user.name or "").strip() if self.user is not None else ""
+        return (name[:1] or "*") + "**"
+
 
 class ReviewPhoto(db.Model):
     """A buyer's photo, checked and re-encoded like product photos (docs/uploads.md)."""
