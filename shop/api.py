@@ -60,8 +60,8 @@ def model_of(cls: type, name: str, **nested: Any) -> type[BaseModel]:
     """The response model `name` of the dataclass `cls` a service returns, so that the dataclass is the one list
     of the answer's fields: its fields in their order and with their types (but a field holding other
     dataclasses, typed by their models in `nested`, e.g. `lots=list[SaleLotOut]`), each described by its
-    `field(metadata={"description": ...})`, the model by the class's docstring. Answer it with
-    `name.model_validate(instance, from_attributes=True)`."""
+    `field(metadata={"description": ...})`, the model by the class's docstring. Answer with the model
+    returned: `Model.model_validate(instance, from_attributes=True)`."""
     hints = typing.get_type_hints(cls)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(cls):

@@ -785,7 +785,7 @@ def withdraw_line(
     """`cancel_line` for a reason the code composed, not one an operator typed (a recall's 批次 X 召回：
     <the recall's reason>, `stations.services.recalls.refund_recalled`): kept and told whole, not bound
     by `MAX_CANCEL_REASON`. `mail`: the buyer's mail of it (None: the caller mails the order once for
-    every line it settles, as the recall's one-step refund does)."""
+    all the lines it settles, as the recall's one-step refund does)."""
     shipment = line.shipment
     if shipment is None:
         raise NotFound("line_not_found")
