@@ -141,3 +141,32 @@ def test_the_placed_mail_of_a_stay_paid_on_arrival_says_pay_on_arrival_not_cash_
     [body] = [body for subject, body in mails_to(caplog, "stay-mail@test.cn") if "订单已提交" in subject]
     assert "到店支付。" in body
     assert "货到付款" not in body and "运费" not in body
+
+
+def test_the_placed_mail_of_a_stay_names_no_nights_in_chinese_to_an_english_buyer(client, db, auth, caplog):
+    """A stay's line in the English 订单已提交 mail read "罗渡农家乐 · 家庭房 · 12-22–12-24 × 2 晚 ¥536.00": the
+    order line's unit (晚, nights times rooms) untranslated. The booking's own lines below it name the nights;
+    the line says its title and amount only, as the other order mails do."""
+    from datetime import timedelta
+
+    from shop.once import new_form_token
+    from shop.timeutil import local_date, now_utc
+    from tests.sent_mail import mails_to
+    from tests.tourism.factories import make_listing
+
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    listing = make_listing(pay_on_arrival=True, units=1)
+    buyer = make_user(email="stay-mail-en@test.cn")
+    buyer.locale = "en"
+    commit()
+    auth.login(buyer)
+    day = local_date(now_utc()) + timedelta(days=10)
+    typed = {"checkin": day.isoformat(), "checkout": (day + timedelta(days=2)).isoformat(), "guests": 2, "units": 1}
+    typed["unit_type_id"] = listing.unit_types[0].id
+    assert client.post("/cart/bookings", data={"listing_id": listing.id, **typed}).status_code in (302, 303)
+    checkout = {"form_token": new_form_token(), "payment_method": "arrival"}
+    assert client.post("/checkout", data=checkout).status_code in (302, 303)
+    [body] = [body for subject, body in mails_to(caplog, buyer.email) if "Order placed" in subject]
+    [line] = [row for row in body.splitlines() if row.startswith("- ")]
+    assert "晚" not in body and " × " not in line and "¥" in line, line
+    assert "(2 nights)" in body

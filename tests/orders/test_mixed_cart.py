@@ -942,3 +942,21 @@ def test_a_booking_line_in_the_cart_shows_its_total_once_not_as_a_unit_price(cli
     assert total in cells[4] and total not in cells[2], cells[2]
     assert "按预订整体计价" in cells[2]
     assert row.count(total) == 1
+
+
+def test_the_cancel_page_names_a_stays_line_by_its_title_and_amount_not_in_untranslated_nights(
+    client, db, auth, api_token, fake_stripe
+):
+    """The English 取消订单 page listed the stay as "… × 2 晚 — ¥400.00": the order line's unit (晚, the nights
+    times the rooms) untranslated; a booking's line says its title and amount, the goods their quantity."""
+    product = make_product(price_fen=1500, stock=5)
+    listing = make_listing(price_fen=20000, units=1, free_cancel_days=3, cancel_fee_pct=30)
+    user = make_user()
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing, checkin=1), headers=api_token(user))
+    auth.login(user)
+    client.get("/lang/en?next=/")
+    page = client.get(f"/orders/{res.json['id']}/cancel").get_data(as_text=True)
+    items = re.findall(r"<li>(.*?)</li>", page.split('<ul class="lines">', 1)[1].split("</ul>", 1)[0])
+    assert len(items) == 2 and "Cancel order" in page
+    [stay] = [item for item in items if listing.name in item]
+    assert "晚" not in stay and " × " not in stay and "¥400.00" in stay, stay
