@@ -552,6 +552,7 @@ def checkout():
         totals=totals,
         ship_payment_default=default_payment_method("ship"),
         payment_for=payment_for,
+        card_off=not card_payments_enabled(),
         addresses=addresses,
         stations=stations,
         left_out=left_out or carts.unbuyable_line(summary),

@@ -960,3 +960,18 @@ def test_the_cancel_page_names_a_stays_line_by_its_title_and_amount_not_in_untra
     assert len(items) == 2 and "Cancel order" in page
     [stay] = [item for item in items if listing.name in item]
     assert "晚" not in stay and " × " not in stay and "¥400.00" in stay, stay
+
+
+@pytest.mark.parametrize("card", [False, True], ids=["card off", "card on"])
+def test_the_checkout_says_card_payments_are_not_available_when_they_are_off(client, db, auth, request, card):
+    """Without Stripe keys the checkout offered 货到付款 alone and said nothing of the card: a buyer looked for
+    it. The payment box says online payment is not available yet; with card payments on it says nothing."""
+    if card:
+        request.getfixturevalue("fake_stripe")
+    product = make_product(name="三江腌菜", price_fen=1200, stock=10)
+    auth.login(make_user())
+    client.get("/lang/en?next=/")
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    page = client.get("/checkout").get_data(as_text=True)
+    assert ('value="card"' in page) is card
+    assert ("Card payments are not available yet" in page) is not card
