@@ -8,6 +8,8 @@
   var select = document.querySelector('.book-box select[name="unit_type_id"]');
   if (!select) return;
   select.addEventListener("change", function () {
+    var shown = document.querySelector('.cal-types a[aria-current="page"]');
+    if (shown && new URL(shown.href, window.location.href).searchParams.get("unit_type_id") === select.value) return;
     var links = document.querySelectorAll(".cal-types a[href]");
     for (var i = 0; i < links.length; i += 1) {
       var url = new URL(links[i].href, window.location.href);
