@@ -127,24 +127,24 @@ def _share_refused(reason: str) -> ValidationError:
 def check_budget_fen(value) -> int:
     """A year's budget in fen (the API's `budget_fen`, any JSON value): a whole number from 0 to
     `MAX_BUDGET_FEN`, else 422 `invalid_budget` (`_budget_refused`)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _budget_refused("not_an_integer")
-    if value < 0:
-        raise _budget_refused("negative")
-    if value > MAX_BUDGET_FEN:
-        raise _budget_refused("too_high")
-    return value
+    return _whole_number(value, MAX_BUDGET_FEN, _budget_refused)
 
 
 def check_reserved_bps(value) -> int:
     """The reserved share in basis points (the API's `reserved_bps`): a whole number from 0 to 10000, else
     422 `invalid_reserved_share`."""
+    return _whole_number(value, MAX_RESERVED_BPS, _share_refused)
+
+
+def _whole_number(value, maximum: int, refused) -> int:
+    """`value` when it is a whole number (a JSON integer, not a boolean) from 0 to `maximum`; else
+    `refused(why)`: not_an_integer, negative or too_high."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _share_refused("not_an_integer")
+        raise refused("not_an_integer")
     if value < 0:
-        raise _share_refused("negative")
-    if value > MAX_RESERVED_BPS:
-        raise _share_refused("too_high")
+        raise refused("negative")
+    if value > maximum:
+        raise refused("too_high")
     return value
 
 
