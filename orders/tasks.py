@@ -23,6 +23,7 @@ from orders.providers import ProviderUnavailable
 from orders.refund_messages import refunded_money_text
 from orders.services import cart as cart_service
 from orders.services import expiry, payments
+from orders.services.common import REFUND_MAILS
 from orders.services.expiry import expire_pending_orders
 from orders.services.payments import cancel_provider_intent, refunds_to_retry
 from orders.services.recalled import recalled_lots_of, recalled_units, settled_by_recall
@@ -139,7 +140,8 @@ def send_order_mail(
     """Render an order e-mail and send it, once per task id (SMTP, or the log by default). `line_id`: the
     event is that line's alone (a line refunded or withdrawn, a booking canceled on its own), the mail is
     about it; `note`: why (a station's reason for withdrawing it); `settled`: the lines and refunds of a
-    recall's one-step refund (`orders.services.common.notify`)."""
+    recall's one-step refund, or the refunds the step that canceled or refunded the whole order made
+    (`orders.services.common.notify`): what the mail says was refunded."""
     order = _orders_for_mail([order_id]).get(order_id)
     mail = _order_mail(order, kind, line_id, note, settled) if order is not None else None
     db.session.commit()  # end the read transaction before the mail's own short ones
@@ -201,9 +203,12 @@ def _last_rejected_request(order_id: int) -> dict | None:
     return None if row is None else {"title": row.title, "note": row.decision_note or ""}
 
 
-def _refunded_fen(order_id: int, line_id: int | None) -> int:
-    """What the mail says was refunded: the last refund of the line the event is about, or every refund of
-    the order (its cancellation: what each of its lines gave back); 0 when nothing paid went back."""
+def _refunded_fen(order_id: int, line_id: int | None, refund_ids: list | None) -> int:
+    """What the mail says was refunded (0 when nothing paid went back): the last refund of the line the
+    event is about; for an event of the whole order, what the refunds its step made gave back
+    (`refund_ids`, `orders.services.common.notify`: a cancellation after a booking canceled alone tells
+    of the cancellation's refunds, not the booking's again). None: a mail queued before its step named
+    its refunds — every refund of the order, as such mails said."""
     query = (
         sa.select(Refund.amount_fen)
         .join(OrderPayment, OrderPayment.id == Refund.payment_id)
@@ -211,12 +216,14 @@ def _refunded_fen(order_id: int, line_id: int | None) -> int:
     )
     if line_id is not None:
         return db.session.scalar(query.where(Refund.order_line_id == line_id).order_by(Refund.id.desc()).limit(1)) or 0
+    if refund_ids is not None:
+        query = query.where(Refund.id.in_([int(i) for i in refund_ids]))
     return sum(db.session.scalars(query))
 
 
 def _has_refund(order_id: int) -> bool:
-    """Money of the order was given back (a `Refund` row of one of its payments): the refund mail says
-    how it comes back; with none, nothing had been paid for what was refunded."""
+    """Money of the order was given back (a `Refund` row of one of its payments), for a refund mail of the
+    whole order queued before its step named its refunds (`_refunded_fen`): it then says how it comes back."""
     return bool(
         db.session.scalar(
             sa.select(
@@ -254,18 +261,19 @@ def _order_mail(
         if kind == "recall_canceled"
         else []
     )
-    refunds = kind in ("refunded", "canceled", "booking_canceled", "line_canceled", "recall_refunded")
+    refunds = kind in REFUND_MAILS
     # a recall's one-step refund (`note`: the lot's code): its lines of the order, what they gave back
     recall = settled_by_recall(order.id, note, settled or {}) if kind == "recall_refunded" else None
     if kind == "recall_refunded" and recall is None:
         return None  # nothing of the lot left to tell of (the mail was queued for lines settled since)
+    step_refunds = None if settled is None else settled.get("refunds", [])  # the whole order's: its step's
     if recall is not None:
         refunded_fen = recall.refunded_fen
     else:
-        refunded_fen = _refunded_fen(order.id, line_id) if refunds else 0
-    if recall is not None or line_id is not None:  # some lines' event: paid when money of them went back
-        paid = refunded_fen > 0
-    else:
+        refunded_fen = _refunded_fen(order.id, line_id, step_refunds) if refunds else 0
+    if recall is not None or line_id is not None or step_refunds is not None:
+        paid = refunded_fen > 0  # the event's money went back (some lines', or its step's of the order)
+    else:  # a mail queued before its step named its refunds
         paid = _has_refund(order.id) if kind == "refunded" else bool(order.paid_at)
     lines = [
         line

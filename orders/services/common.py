@@ -1,11 +1,12 @@
-"""Small helpers shared by the order services: row locks, stock of lines, mail after commit."""
+"""Small helpers shared by the order services: row locks, stock of lines, mail after commit (and the
+refunds of the step that mail tells of)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from catalog.models import Product
-from orders.models import LineStatus, Order, OrderLine, OrderPayment
+from orders.models import LineStatus, Order, OrderLine, OrderPayment, Refund
 from shop import pagecache
 from shop.celery import enqueue_after_commit
 from shop.db import statement
@@ -93,12 +94,49 @@ def adjust_delivered_count(lines: list[OrderLine], sign: int, *, units: int | No
     _adjust_product_count(Product.__table__.c.delivered_count, lines, sign, name_products=True, units=units)
 
 
+#: The order mails that say what was refunded (退款金额) and how the money comes back (`orders.tasks`).
+REFUND_MAILS = frozenset({"refunded", "canceled", "booking_canceled", "line_canceled", "recall_refunded"})
+
+#: session.info: (the transaction, {order id: [refund ids]}) — the refunds made in that transaction.
+_STEP_REFUNDS = "orders_step_refunds"
+
+
+def refund_made(refund: Refund, order_id: int) -> None:
+    """Note a refund just made (flushed: it has its id) for the order's mail of this step (`step_refunds`).
+    Every `Refund` row is noted where it is made (`orders.services.payments`: a payment's refund, a
+    cash refund owed from a till)."""
+    transaction = db.session().get_transaction()  # the root one (a savepoint's parent's)
+    made = db.session.info.get(_STEP_REFUNDS)
+    if made is None or made[0] is not transaction:  # the first of this transaction: forget the last one's
+        by_order: dict[int, list[int]] = {}
+        made = db.session.info[_STEP_REFUNDS] = (transaction, by_order)
+    made[1].setdefault(order_id, []).append(refund.id)
+
+
+def step_refunds(order_id: int) -> list[int]:
+    """The ids of the refunds made on the order in this transaction — the one step the request or task
+    takes (a cancellation: its bookings', its goods', a payment that came too late: the booking it could
+    not confirm and then the goods), which commits before its mail is sent. Refunds made before, by
+    an earlier step, are not among them (that step's mail told of them)."""
+    made = db.session.info.get(_STEP_REFUNDS)
+    if made is None or made[0] is not db.session().get_transaction():
+        return []
+    return list(made[1].get(order_id, []))
+
+
 def notify(order: Order, kind: str, line: OrderLine | None = None, note: str = "", settled: dict | None = None) -> None:
     """E-mail the buyer after commit (Celery task): the `kind` mail of the order, about `line` alone when
     the event is one line's (a line refunded or withdrawn, a booking canceled on its own), else about all
     its lines; `note`: why, in the words of whoever decided it (a station's reason for withdrawing a line);
     `settled`: `{"lines": [ids], "refunds": [ids]}`, the lines one step settled and the refunds it made
-    (a recall's one-step refund: the mail tells of those, not of what was refunded before)."""
+    (a recall's one-step refund: the mail tells of those, not of what was refunded before).
+
+    A mail of the whole order that tells what was refunded (`REFUND_MAILS`: the order canceled, or
+    refunded whole) and names no `settled` gets `{"refunds": step_refunds(order.id)}`: it tells of the
+    refunds its own step made, never of those an earlier step made and mailed (a booking canceled alone,
+    a goods line withdrawn), whichever path cancels or refunds the order (docs/journeys.md)."""
+    if line is None and settled is None and kind in REFUND_MAILS:
+        settled = {"refunds": step_refunds(order.id)}
     args: tuple = (order.id, kind)
     if line is not None or note or settled:
         args += (None if line is None else line.id,)

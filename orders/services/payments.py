@@ -72,6 +72,7 @@ from orders.services.common import (
     lock_order,
     lock_payment,
     notify,
+    refund_made,
     stock_lines,
 )
 from orders.services.recalled import holds_recalled_lot
@@ -462,6 +463,7 @@ def _refund_cash_excess(
     db.session.add(refund)
     payment.refunded_fen += excess
     db.session.flush()
+    refund_made(refund, order.id)
     reverse_refunded_credit(refund, line, now=now)
     return refund
 
@@ -618,6 +620,7 @@ def refund_payment(
     if payment.refunded_fen >= payment.amount_fen:
         transition(payment, PaymentState.REFUNDED, actor=actor, now=now, note=reason)
     db.session.flush()
+    refund_made(refund, payment.order_id)  # its order's mail of this step tells of it (`common.notify`)
     reverse_refunded_credit(refund, line, now=now)
     if is_card:
         enqueue_after_commit("orders.tasks.execute_refund", refund.id)

@@ -328,3 +328,128 @@ def test_the_paid_mail_names_every_line_and_the_orders_link(client, db, api_toke
     assert [s for s, _b in mails] == [f"[乡村e线] 订单已支付 {code}"], mails
     [(_subject, body)] = mails
     _assert_lines(body, kind, order)  # the goods were left out, and the link
+
+
+# --- a whole-order mail tells of its own step's refunds ------------------------------------------
+
+
+def _place_items(client, api_token, buyer, items: list[dict], *, goods: bool) -> str:
+    """A card order of `items` placed through the API (an address when it ships goods); its code."""
+    body = {"items": items, "payment_method": "card", **({"address": ADDRESS_JSON} if goods else {})}
+    res = client.post("/api/v1/orders", json=body, headers=api_token(buyer))
+    assert res.status_code == 201, res.json
+    return res.json["id"]
+
+
+def _cancel_booking(client, api_token, buyer, caplog, booking_code: str) -> tuple[str, str]:
+    """The guest cancels the booking on its own; the one mail it sends (subject, body)."""
+    before = len(_mails(caplog, buyer.email))
+    res = client.post(f"/api/v1/bookings/{booking_code}/cancel", headers=api_token(buyer))
+    assert res.status_code == 200, res.json
+    [mail] = _mails(caplog, buyer.email)[before:]
+    return mail
+
+
+def test_a_mixed_order_cancelled_after_one_of_its_bookings_mails_only_what_the_cancellation_refunds(
+    client, db, api_token, fake_stripe, caplog
+):
+    """Goods and two stays, paid by card: the guest cancels one stay alone (free: ¥400.00 back, told in its
+    own mail), then the whole order (the other stay under its 20 % fee, ¥320.00, and the goods, ¥38.00).
+    The cancellation's mail says ¥358.00 came back — it said ¥758.00, the first stay's refund again."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="two-steps-mixed@test.cn")
+    product = make_product(name="三江腌菜", price_fen=1500, stock=5)
+    free = make_listing(name="罗渡山居", units=1, price_fen=20000, free_cancel_days=3)
+    late = make_listing(name="江畔木屋", units=1, price_fen=20000, free_cancel_days=30, cancel_fee_pct=20)
+    items = [{"product_id": product.id, "quantity": 2}, stay_item(free), stay_item(late)]
+    code = _place_items(client, api_token, buyer, items, goods=True)
+    order = _pay(client, db, fake_stripe, code)
+    [first] = [b for b in order.bookings if b.listing_id == free.id]
+    subject, body = _cancel_booking(client, api_token, buyer, caplog, first.code)
+    assert subject == f"[乡村e线] 订单中的预订已取消 {code}" and "退款金额：¥400.00" in body, body
+    before = len(_mails(caplog, buyer.email))
+    assert client.post(f"/api/v1/orders/{code}/cancel", headers=api_token(buyer)).status_code == 200
+    [(subject, body)] = _mails(caplog, buyer.email)[before:]
+    assert subject == f"[乡村e线] 订单已取消 {code}", subject
+    assert "退款金额：¥358.00" in body and "款项将原路退回您的银行卡" in body, body
+    assert "按取消政策收取手续费 ¥80.00，退款 ¥320.00" in body and "三江腌菜 × 2" in body, body
+
+
+def test_an_order_cancelled_after_a_goods_line_was_withdrawn_mails_only_what_the_cancellation_refunds(
+    client, db, api_token, fake_stripe, caplog
+):
+    """Goods from two stations, paid by card: one station cannot supply its line (¥38.00 back, its own
+    mail), then the buyer cancels the order: its mail says what the rest gave back, ¥53.00, not ¥91.00."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="two-steps-goods@test.cn")
+    pickles = make_product(name="三江腌菜", price_fen=1500, stock=5)
+    tea = make_product(name="罗渡绿茶", price_fen=4500, stock=5)
+    items = [{"product_id": pickles.id, "quantity": 2}, {"product_id": tea.id, "quantity": 1}]
+    code = _place_items(client, api_token, buyer, items, goods=True)
+    order = _pay(client, db, fake_stripe, code)
+    [shipment] = [s for s in order.shipments if s.station_id == pickles.station_id]
+    operator = make_user(role="operator", station=shipment.station, email="op-two-steps@test.cn")
+    before = len(_mails(caplog, buyer.email))
+    _station_step(client, api_token, operator, shipment, "cancel", reason="腌菜坛子摔了")
+    [(subject, body)] = _mails(caplog, buyer.email)[before:]
+    assert subject == f"[乡村e线] 订单中有商品无法供货 {code}" and "退款金额：¥38.00" in body, body
+    before = len(_mails(caplog, buyer.email))
+    assert client.post(f"/api/v1/orders/{code}/cancel", headers=api_token(buyer)).status_code == 200
+    [(subject, body)] = _mails(caplog, buyer.email)[before:]
+    assert subject == f"[乡村e线] 订单已取消 {code}", subject
+    assert "退款金额：¥53.00" in body and "款项将原路退回您的银行卡" in body, body  # the tea and its shipping
+
+
+@pytest.mark.parametrize(("fee_pct", "refunded"), ((20, "¥320.00"), (100, None)))
+def test_the_last_booking_cancelled_cancels_the_order_in_a_mail_of_its_own_refund(
+    client, db, api_token, fake_stripe, caplog, fee_pct, refunded
+):
+    """Two stays, paid by card: the first cancelled alone (free, ¥400.00 back), then the second, which
+    cancels the order (tourism's path): its mail tells what that booking's policy gave back — or, the
+    policy keeping it all, no refund and no word of money coming back, where it said ¥400.00 again."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"two-stays-{fee_pct}@test.cn")
+    free = make_listing(name="罗渡山居", units=1, price_fen=20000, free_cancel_days=3)
+    late = make_listing(name="江畔木屋", units=1, price_fen=20000, free_cancel_days=30, cancel_fee_pct=fee_pct)
+    code = _place_items(client, api_token, buyer, [stay_item(free), stay_item(late)], goods=False)
+    order = _pay(client, db, fake_stripe, code)
+    [first] = [b for b in order.bookings if b.listing_id == free.id]
+    [second] = [b for b in order.bookings if b.listing_id == late.id]
+    subject, body = _cancel_booking(client, api_token, buyer, caplog, first.code)
+    assert subject == f"[乡村e线] 订单中的预订已取消 {code}" and "退款金额：¥400.00" in body, body
+    subject, body = _cancel_booking(client, api_token, buyer, caplog, second.code)
+    assert subject == f"[乡村e线] 订单已取消 {code}", subject
+    if refunded:
+        assert f"退款金额：{refunded}" in body and "款项将原路退回您的银行卡" in body, body
+    else:
+        assert "退款金额" not in body and "原路退回" not in body and "不再收取" not in body, body
+        assert "按取消政策收取手续费 ¥400.00，退款 ¥0.00" in body, body
+    assert not any(word in body for word in GOODS_WORDS), body
+
+
+def test_a_payment_too_late_for_its_stay_cancels_the_mixed_order_in_a_mail_of_everything_it_refunds(
+    client, db, api_token, fake_stripe, caplog
+):
+    """The card payment of a mixed order arrives after its stay's hold lapsed and another guest took the
+    room: the stay is refunded, then the goods, and the order canceled — one step, one mail, telling
+    of both refunds (¥438.00)."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="too-late@test.cn")
+    product = make_product(name="三江腌菜", price_fen=1500, stock=5)
+    listing = make_listing(name="罗渡山居", units=1, price_fen=20000)
+    code = _place_items(
+        client, api_token, buyer, [{"product_id": product.id, "quantity": 2}, stay_item(listing)], goods=True
+    )
+    [booking] = _order(db, code).bookings
+    booking.expires_at = now_utc().replace(year=2020)
+    commit()
+    other = make_user(email="took-the-room@test.cn")
+    _place_items(client, api_token, other, [stay_item(listing)], goods=False)
+    before = len(_mails(caplog, buyer.email))
+    ref = _order(db, code).payments[0].provider_ref
+    fake_stripe.succeed(ref)
+    assert post_event(client, f"evt_{code}", "payment_intent.succeeded", ref).status_code == 200
+    assert _order(db, code).status == "canceled"
+    [(subject, body)] = _mails(caplog, buyer.email)[before:]
+    assert subject == f"[乡村e线] 订单已取消 {code}", subject
+    assert "退款金额：¥438.00" in body and "款项将原路退回您的银行卡" in body, body
