@@ -90,9 +90,12 @@ def test_the_order_mails_read_as_render_template_renders_them(db, now):
                 assert render_mail(template, **context) == render_template(template, **context)
 
 
-def test_the_cancel_mail_speaks_of_a_refund_only_when_something_was_paid(db, now, caplog):
+def test_the_cancel_mail_speaks_of_a_refund_only_when_something_was_paid(client, db, auth, now, caplog):
     """An unpaid order (cash on delivery not yet delivered, a stay paid on arrival) cancelled: the mail says
-    nothing was charged, where it said the payment would be refunded; a paid one still says it is."""
+    nothing was charged, where it said the payment would be refunded; a paid one says how its money comes
+    back and how much. A paid order whose cancellation gave nothing back now (`settled`: its step made no
+    refund) says neither that money comes back nor that it is not charged."""
+    from orders.services.payments import confirm_counter_cash
     from orders.tasks import send_order_mail
     from tests.sent_mail import mails_to
 
@@ -107,16 +110,26 @@ def test_the_cancel_mail_speaks_of_a_refund_only_when_something_was_paid(db, now
         delivery="pickup",
         pickup_station_id=at_the_counter.station_id,
     )
-    paid.paid_at = now
+    operator = make_user(role="operator", station=paid.shipments[0].station)
+    confirm_counter_cash(paid.shipments[0], actor=operator, now=now)  # the cash taken ahead at the counter
+    nothing_now = make_order(buyer, [(make_product(), 1)], now=now, payment_method="cod")
+    nothing_now.paid_at = now
     commit()
+    auth.login(buyer)
     with caplog.at_level("INFO", logger="shop.mail"):
         send_order_mail.run(unpaid.id, "canceled")
-        send_order_mail.run(paid.id, "canceled")
+        assert client.post(f"/orders/{paid.code}/cancel", data={"confirm": "1"}).status_code == 303
+        send_order_mail.run(nothing_now.id, "canceled", None, "", {"refunds": []})
     bodies = {subject.rsplit(" ", 1)[-1]: body for subject, body in mails_to(caplog, buyer.email)}
     assert "没有产生任何扣款" in bodies[unpaid.code] and "原路退回" not in bodies[unpaid.code]
     # paid at the station's counter: the cash is collected there (it said 原路退回, "the way it came")
     assert "订单已取消。请到付款的站点柜台领取退还的现金。" in bodies[paid.code]
+    assert "退款金额：¥45.00" in bodies[paid.code]
     assert "原路退回" not in bodies[paid.code] and "没有产生任何扣款" not in bodies[paid.code]
+    # it said 这部分货款您还没有支付，不再收取 of an order paid
+    said = bodies[nothing_now.code]
+    assert "订单已取消。\n" in said and "退款金额" not in said, said
+    assert not any(words in said for words in ("不再收取", "原路退回", "柜台", "没有产生任何扣款")), said
 
 
 def test_the_placed_mail_of_a_stay_paid_on_arrival_says_pay_on_arrival_not_cash_on_delivery(client, db, auth, caplog):
