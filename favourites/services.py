@@ -5,8 +5,9 @@ a row keeps the variant that was shown when 收藏 was tapped, and every rule he
 one family as one favourite. The heart is filled on every variant's page, adding from another
 variant is "already kept" (no second row), removing from any variant removes them all, and the list
 shows the product once, as its card does (its face, whichever variant was tapped, even one hidden
-since). Two rows of one family (two variants added at the same instant, or two products kept apart
-and grouped into one family later) are therefore still one favourite."""
+since). Adding locks the user's row first (`add_favourite`), so two variants added at the same
+instant leave one row; two rows of one family (two products kept apart and grouped into one family
+later) are still one favourite."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from catalog.models import Product, ProductFamily
 from catalog.services import get_visible_product
 from favourites.models import Favourite
+from shop.auth.models import User
 from shop.db import statement
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
@@ -73,9 +75,19 @@ def is_favourite(user, kind: str, subject_ids: Sequence[int]) -> bool:
     return bool(db.session.scalar(query, {"user_id": user.id, "ids": ids}))
 
 
+def _lock_user_statement() -> sa.Select:
+    return sa.select(User.id).where(User.id == sa.bindparam("user_id")).with_for_update()
+
+
 def add_favourite(user, item, *, now: datetime) -> Favourite:
     """Idempotent: a second add (a double tap, two tabs, another variant of a kept product) keeps
-    the one favourite."""
+    the one favourite.
+
+    Adds of one user are serialised by a lock on the user's row (held until the caller commits):
+    two variants of one product added at the same instant have different `product_id`s, so the
+    unique constraint cannot stop the second row; after the lock, the look-up (a statement of its
+    own, so under READ COMMITTED it sees an add committed while this one waited) finds the first."""
+    db.session.execute(statement("favourites.lock_user", _lock_user_statement), {"user_id": user.id})
     existing = _find(user, item)
     if existing is not None:
         return existing
