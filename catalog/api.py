@@ -18,6 +18,7 @@ from catalog.services import (
     shown_product_ids,
 )
 from shop.api import QuerySchema, endpoint, ok
+from shop.money import MAX_FEN
 from shop.pagecache import cached_api, depends_on
 from shop.timeutil import local_date, now_utc
 
@@ -27,8 +28,8 @@ class ProductQuery(QuerySchema):
     category: str | None = Field(default=None, max_length=40)
     village: int | None = Field(default=None, ge=1, le=2**31)
     township: int | None = Field(default=None, ge=1, le=2**31)
-    min_fen: int | None = Field(default=None, ge=0, le=10**12)
-    max_fen: int | None = Field(default=None, ge=0, le=10**12)
+    min_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
+    max_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
     in_stock: bool = Field(
         default=False,
         description="Only products that can be bought now: some shown variant has units for sale and the "

@@ -22,6 +22,7 @@ from catalog.services import (
 from shop.args import int_arg as _int_arg
 from shop.args import query_text
 from shop.errors import DomainError
+from shop.money import MAX_FEN
 from shop.pagecache import cached_page, depends_on
 from shop.timeutil import local_date, now_utc
 
@@ -41,8 +42,8 @@ def filter_from_args(**fixed) -> ProductFilter:
         category=fixed.get("category") or request.args.get("category") or None,
         village=fixed.get("village") or _int_arg("village"),
         township=_int_arg("township"),
-        min_fen=_int_arg("min_fen"),
-        max_fen=_int_arg("max_fen"),
+        min_fen=_int_arg("min_fen", maximum=MAX_FEN),
+        max_fen=_int_arg("max_fen", maximum=MAX_FEN),
         in_stock=request.args.get("in_stock") in ("1", "true", "on"),
         sort=sort if sort in ("relevance", "newest", "price_asc", "price_desc", "best_selling") else "relevance",
         page=_int_arg("page") or 1,

@@ -604,7 +604,7 @@ class QuoteRequestIn(Schema):
 
 class QuoteAnswerIn(Schema):
     quantity: int = Field(ge=1, le=999, description="what the station can supply (1 to the quantity asked)")
-    unit_price_fen: int = Field(ge=1, le=10**9)
+    unit_price_fen: int = Field(ge=1, le=quotes.MAX_UNIT_PRICE_FEN)
     lead_days: int = Field(ge=0, le=365, description="days from placement to delivery")
     valid_until: date = Field(description="the last day the answer may be accepted (today to 90 days ahead)")
     note: str = Field(default="", max_length=400)

@@ -15,8 +15,10 @@ from invoices.files import absolute_path
 from invoices.models import Invoice
 from invoices.services import invoices as svc
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
+from shop.args import MAX_ID
 from shop.auth.models import Role
 from shop.errors import NotFound
+from shop.money import MAX_FEN
 from shop.timeutil import now_utc
 
 BUYER_TAGS = ("orders",)
@@ -199,10 +201,16 @@ def download_invoice(invoice_id: int):
 class IssueQuery(QuerySchema):
     number: str = Field(max_length=40, description="the invoice number: 8 to 20 digits, unique")
     issued_on: date = Field(description="the date on the invoice")
+    # bounded only against numbers no column holds (shop.args.MAX_ID): the service refuses the rest, as it
+    # refuses the form's typed yuan (one ceiling, shop.money.MAX_FEN)
     amount_fen: int = Field(
-        ge=-(10**14),
-        le=10**14,
-        description="at most what is left to invoice (paid − refunded − invoiced); negative for a red invoice",
+        ge=-MAX_ID,
+        le=MAX_ID,
+        description=f"at most what is left to invoice (paid − refunded − invoiced) and at most {MAX_FEN} "
+        "(¥10,000,000,000, the most any amount may be), else a 422 `invoice_invalid_amount` (above what is "
+        "left: a 409 `invoice_exceeds_paid`); negative for a red invoice (down to "
+        f"-{MAX_FEN}, else a 422 `invoice_red_exceeds`)",
+        json_schema_extra={"minimum": -MAX_FEN, "maximum": MAX_FEN},
     )
 
 

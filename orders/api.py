@@ -33,6 +33,7 @@ from shop.codes import typed_code
 from shop.db import commit, rollback
 from shop.errors import NotFound
 from shop.extensions import db
+from shop.money import MAX_FEN
 from shop.timeutil import now_utc
 
 Quantity = Annotated[StrictInt, Field(ge=1, le=999)]
@@ -481,7 +482,7 @@ def cancel(code: str):
 
 
 class BankTransferIn(Schema):
-    amount_fen: StrictInt = Field(ge=1, le=10**12, description="the amount that arrived: exactly what the order asks")
+    amount_fen: StrictInt = Field(ge=1, le=MAX_FEN, description="the amount that arrived: exactly what the order asks")
     reference: str = Field(max_length=100, description="the bank's reference (流水号), 4 to 64 letters, digits, - / _")
     received_on: date | None = Field(default=None, description="the day it arrived (Beijing; default today)")
 

@@ -46,7 +46,7 @@ from shop.db import unique_or
 from shop.errors import Conflict, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import transition
-from shop.money import format_yuan
+from shop.money import MAX_FEN, format_yuan
 from shop.phone import is_phone, normalise_phone
 from shop.timeutil import local_date, local_midnight_utc
 
@@ -576,14 +576,16 @@ def _lock_orders(order_ids: list[int]) -> dict[int, Order]:
 
 def issue_invoice(invoice: Invoice, data: IssuedData, upload, *, actor, now: datetime) -> Invoice:
     """The station records the invoice it issued: number, date, amount (at most what is left to invoice
-    on its orders: paid minus refunds minus invoiced) and the file (PDF or OFD); audited. The amount is
+    on its orders: paid minus refunds minus invoiced, and at most `shop.money.MAX_FEN`, the most any
+    amount typed in yuan may be: the API's fen and the form's yuan are refused alike, 422
+    `invoice_invalid_amount`) and the file (PDF or OFD); audited. The amount is
     spread over the orders oldest first. Anything refused changes nothing."""
     if not may_issue(invoice, actor):
         raise Forbidden("invoice_station_only")
     if invoice.status != InvoiceStatus.REQUESTED:
         raise Conflict("invoice_already_issued")
     amount = data.amount_fen
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_FEN:
         raise ValidationError("invoice_invalid_amount", fields={"amount_fen": "invalid"})
     number = _check_number(data.number)
     issued_on = _check_date(data.issued_on, invoice, now)
@@ -625,14 +627,14 @@ def issue_invoice(invoice: Invoice, data: IssuedData, upload, *, actor, now: dat
 
 def record_red_invoice(original: Invoice, data: IssuedData, upload, *, actor, now: datetime) -> Invoice:
     """The station records a red invoice (红字发票) against an issued blue one: a negative amount no larger
-    than what of the original is not yet reversed, taken first from the orders invoiced above their
+    than what of the original is not yet reversed (nor than `shop.money.MAX_FEN`, as a blue one), taken first from the orders invoiced above their
     money (a refund after invoicing), with its file. Audited."""
     if not may_issue(original, actor):
         raise Forbidden("invoice_station_only")
     if original.status != InvoiceStatus.ISSUED or original.red_of_id is not None:
         raise Conflict("invoice_not_issued")
     amount = data.amount_fen
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount >= 0:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not -MAX_FEN <= amount < 0:
         raise ValidationError(
             "invoice_red_exceeds", available=format_yuan(net_amount_fen(original)), fields={"amount_fen": "invalid"}
         )

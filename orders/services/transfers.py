@@ -40,13 +40,14 @@ from shop.auth.models import Role
 from shop.codes import typed_code
 from shop.errors import Conflict, DomainError, NotFound, ValidationError
 from shop.extensions import db
-from shop.money import format_yuan
+from shop.money import MAX_FEN, format_yuan
 from shop.timeutil import local_date
 
 PROVIDER = "bank_transfer"
 #: A bank's transaction reference (流水号): letters, digits, dashes, slashes.
 REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{3,63}$")
-MAX_AMOUNT_FEN = 10**12
+#: The most a transfer may be: the most any amount may be (`shop.money.MAX_FEN`, as the form's typed yuan).
+MAX_AMOUNT_FEN = MAX_FEN
 
 
 @dataclass(frozen=True)

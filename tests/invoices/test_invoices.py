@@ -19,6 +19,7 @@ from orders.services.refunds import approve_refund_request, request_refund
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.extensions import db as _db
+from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
 from tests.county.handover import hand_over
 from tests.factories import make_product, make_station, make_user
@@ -210,6 +211,30 @@ def test_a_refund_after_invoicing_asks_for_a_red_invoice_recorded_against_the_or
     # the buyer sees both
     ids = {i["id"] for i in client.get("/api/v1/invoices", headers=b).json["items"]}
     assert ids == {invoice["id"], r.json["id"]}
+
+
+def test_an_invoice_amount_is_at_most_the_money_ceiling_as_a_typed_amount_is(client, world, api_token):
+    """The API's amount is bounded as the form's typed yuan are (`shop.money.MAX_FEN`, ¥10,000,000,000):
+    at the ceiling accepted, one fen above a 422 with the form's code, even when more was paid; a red
+    invoice likewise below zero."""
+    w, now = world, now_utc()
+    tractor = make_product(name="拖拉机", price_fen=10**10, stock=200, station=w["station"])
+    order = _paid_card_order(w["buyer"], [(tractor, 101)], now)  # paid ¥10,100,000,000 and more
+    hand_over(order, w["op"], now)
+    commit()
+    assert order.total_fen > MAX_FEN + 1
+    b, op = api_token(w["buyer"]), api_token(w["op"])
+    [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
+    r = _issue(client, op, invoice["id"], number="04400000041", amount_fen=MAX_FEN + 1)
+    assert r.status_code == 422 and r.json["error"]["code"] == "invoice_invalid_amount", r.json
+    assert _state(invoice["id"])[:3] == ("requested", None, None)
+    r = _issue(client, op, invoice["id"], number="04400000041", amount_fen=MAX_FEN)
+    assert r.status_code == 200 and r.json["amount_fen"] == MAX_FEN, r.json
+
+    r = _red(client, op, invoice["id"], number="04400000042", amount_fen=-(MAX_FEN + 1))
+    assert r.status_code == 422 and r.json["error"]["code"] == "invoice_red_exceeds", r.json
+    r = _red(client, op, invoice["id"], number="04400000042", amount_fen=-MAX_FEN)
+    assert r.status_code == 201 and r.json["amount_fen"] == -MAX_FEN, r.json
 
 
 def test_a_period_invoice_never_exceeds_its_orders_paid_minus_refunded_and_is_spread_over_them(
