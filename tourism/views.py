@@ -324,17 +324,21 @@ def _render_listing(listing, form, status=200):
     ), status
 
 
+#: The booking form's fields a listing's page takes from its query (`listing_detail`), each checked there.
+TYPED_BOOKING_ARGS = ("checkin", "checkout", "guests", "units", "unit_type_id", "session_id")
+
+
 @bp.get("/listings/<int:listing_id>")
 @bp.get("/listings/<int:listing_id>-<slug>")
 def listing_detail(listing_id: int, slug: str | None = None):
     listing = get_listing(listing_id)
-    if slug != listing.slug:
+    if slug != listing.slug:  # on to the named page with all it reads: the room type too (its calendar)
         return redirect(
             url_for(
                 "tourism.listing_detail",
                 listing_id=listing.id,
                 slug=listing.slug,
-                **link_args("checkin", "checkout", "guests", "units", "month"),
+                **link_args(*TYPED_BOOKING_ARGS, "month"),
             ),
             301,
         )
@@ -361,10 +365,6 @@ def listing_detail(listing_id: int, slug: str | None = None):
             form.unit_type_id.data, form.units.data = unit_type.id, rooms
     form.session_id.data = _int_arg("session_id", maximum=MAX_ID)
     return _render_listing(listing, form, 422 if 422 in (in_status, out_status) else 200)
-
-
-#: The booking form's fields a listing's page takes from its query (`listing_detail`), each checked there.
-TYPED_BOOKING_ARGS = ("checkin", "checkout", "guests", "units", "unit_type_id", "session_id")
 
 
 @bp.route("/listings/<int:listing_id>/book", methods=["GET", "POST"])

@@ -79,6 +79,24 @@ def test_the_tourist_taps_days_of_the_room_type_chosen_and_books_it(client, db):
     assert "余2" in _cell(page, day + timedelta(days=1))
 
 
+def test_a_link_to_the_listing_without_its_slug_keeps_the_room_type_and_its_calendar(client, db):
+    """`/listings/<id>?unit_type_id=…` (a link typed or shared without the page's name) is sent on to the
+    named page with the room type too, as with the dates and party: without JavaScript the 家庭房's
+    calendar is shown, its days' links carry it and the form keeps it (it went back to the 标准间)."""
+    listing, family, day = _two_room_types()
+    r = client.get(f"/listings/{listing.id}?month={day:%Y-%m}&guests=2&unit_type_id={family.id}")
+    assert r.status_code == 301 and f"unit_type_id={family.id}" in r.headers["Location"]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "日历显示「家庭房」每天的余量和价格。" in page
+    cell = _cell(page, day)
+    assert "余2" in cell and f"unit_type_id={family.id}" in cell
+    tap = re.search(r'href="([^"]*)"', cell).group(1).replace("&amp;", "&")
+    page = client.get(tap).get_data(as_text=True)
+    assert re.search(
+        rf'<option[^>]*selected[^>]*value="{family.id}"|<option[^>]*value="{family.id}"[^>]*selected', page
+    )
+
+
 def _form_action(html: str, button: str) -> str:
     """The address of the form whose submit button reads `button`."""
     found = re.search(rf'<form[^>]*action="([^"]*)"(?:(?!</form>).)*>{button}</button>', html, re.S)
