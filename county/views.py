@@ -539,12 +539,24 @@ def links_index():
     data = links.linked_targets()
     fmt = _export_format()
     if fmt:
-        rows = [{"type": "product", "id": p.id, "name": p.name, "households": n} for p, n in data["products"]]
-        rows += [{"type": "listing", "id": l.id, "name": l.name, "households": n} for l, n in data["listings"]]
+        rows = [
+            {"type": "product", "id": p.id, "name": p.name, "village": p.village.name, "households": n}
+            for p, n in data["products"]
+        ]
+        rows += [
+            {"type": "listing", "id": l.id, "name": l.name, "village": l.village.name, "households": n}
+            for l, n in data["listings"]
+        ]
         return export_response(
             fmt,
             "benefit-links",
-            [("type", _("类型")), ("id", _("编号")), ("name", _("名称")), ("households", _("受益户数"))],
+            [
+                ("type", _("类型")),
+                ("id", _("编号")),
+                ("name", _("名称")),
+                ("village", _("村")),
+                ("households", _("受益户数")),
+            ],
             rows,
         )
     return render_template("county/links.html", **data)

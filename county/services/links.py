@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from catalog.models import BenefitLink, Household, Product
 from shop.args import MAX_ID, parse_int
@@ -90,7 +91,9 @@ def set_links(target, links: list[tuple[int, int]], *, actor, now: datetime) -> 
 
 
 def linked_targets() -> dict:
-    """Products and listings with their link counts, for the links overview page."""
+    """Products and listings with their link counts, for the links overview page. Each comes with its
+    village loaded: two villages sell products of the same name (三江腌菜500克 at 柳溪村 and at 前进村), and
+    the page and its export tell them apart by the village."""
     counts_p = dict(
         db.session.execute(
             sa.select(BenefitLink.product_id, sa.func.count())
@@ -105,8 +108,12 @@ def linked_targets() -> dict:
             .group_by(BenefitLink.listing_id)
         ).all()
     )
-    products = db.session.scalars(sa.select(Product).order_by(Product.name, Product.id)).all()
-    listings = db.session.scalars(sa.select(Listing).order_by(Listing.name, Listing.id)).all()
+    products = db.session.scalars(
+        sa.select(Product).options(selectinload(Product.village)).order_by(Product.name, Product.id)
+    ).all()
+    listings = db.session.scalars(
+        sa.select(Listing).options(selectinload(Listing.village)).order_by(Listing.name, Listing.id)
+    ).all()
     return {
         "products": [(p, counts_p.get(p.id, 0)) for p in products],
         "listings": [(l, counts_l.get(l.id, 0)) for l in listings],

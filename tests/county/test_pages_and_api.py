@@ -581,3 +581,25 @@ def test_a_status_note_over_255_characters_is_refused_not_cut(client, auth, coun
     db.session.expire_all()
     change = db.session.scalar(sa.select(HouseholdStatusChange).where(HouseholdStatusChange.household_id == h.id))
     assert change.note == "说" * 255 and db.session.get(Household, h.id).status == "lifted"
+
+
+def test_the_links_page_tells_products_of_the_same_name_apart_by_their_village(client, auth, county_user, db, world):
+    """Two villages sell a product of the same name (the demo's 三江腌菜500克 at 柳溪村 and at 前进村): the
+    benefit-link overview, its export and the edit page name each one's village, so the officer edits the
+    households of the one meant — they were two identical rows, 三江腌菜500克 · 3 · 编辑."""
+    v1, v2 = world["villages"]
+    here = make_product(name="三江腌菜500克", village=v1, station=world["stations"][0])
+    there = make_product(name="三江腌菜500克", village=v2, station=world["stations"][1])
+    commit()
+    auth.login(county_user)
+    page = unescape(client.get("/county/links").get_data(as_text=True))
+    rows = re.findall(r"<tr><td>三江腌菜500克</td><td>([^<]*)</td>", page)
+    assert sorted(rows) == sorted([v1.name, v2.name])
+    exported = list(csv.reader(io.StringIO(client.get("/county/links?format=csv").get_data(as_text=True))))
+    village = exported[0].index("村")
+    assert sorted(r[village] for r in exported[1:] if r[exported[0].index("名称")] == "三江腌菜500克") == sorted(
+        [v1.name, v2.name]
+    )
+    for product, name in ((here, v1.name), (there, v2.name)):
+        edit = unescape(client.get(f"/county/links/product/{product.id}").get_data(as_text=True))
+        assert f"<h1>利益联结 · 三江腌菜500克 · {name}</h1>" in edit
