@@ -68,6 +68,9 @@ MESSAGES = {
     "entry_in_future": N_("不能记入将来的日期"),
     "handover_not_positive": N_("上缴金额必须大于零"),
     "remittance_exceeds_cash": N_("上缴金额不能超过手中现金（账面 %(in_hand)s）"),
+    "remittance_exceeds_free_cash": N_(
+        "上缴金额不能超过 %(free)s：手中现金（账面 %(in_hand)s）中有 %(owed)s 待退还顾客，请先在工作台退还现金"
+    ),
     "correction_exceeds_cash": N_("减少的更正不能超过手中现金（账面 %(in_hand)s），更正后现金不能为负"),
     "invalid_card": N_("银行卡信息无效"),
     "invalid_cash_received": N_("收款金额无效"),

@@ -419,7 +419,8 @@ def close_station_cashbook(station_id: int, body: CashCloseBody):
 def remit_station_cash(station_id: int, body: RemittanceBody):
     """Cash handed over to the platform: a `remittance` entry (negative) in the book of `date` (default
     the open day); a closed day answers 409 `cash_day_closed`, more than the cash in hand 409
-    `remittance_exceeds_cash`. Returns that day's book."""
+    `remittance_exceeds_cash`, cash the till owes buyers (refunds 待退还) 409 `remittance_exceeds_free_cash`.
+    Returns that day's book."""
     station = _own_station(station_id)
     entry = cash.remit(
         station.id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "", day=body.date

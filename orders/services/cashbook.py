@@ -153,6 +153,10 @@ class Till:
     #: The relationships of an entry its book's page shows (the station's: its shipment; the host's: its
     #: booking), read with the day's entries (`day_book`) in one statement more, not one per entry.
     entry_refs: tuple[str, ...] = ()
+    #: The cash in an owner's till that is owed to others, in fen (`owner id -> fen`): in hand, counted by the
+    #: daily close, but not the owner's to hand over (the station's: cash refunds 待退还 to buyers,
+    #: `owed_in_till`). None: the till owes nobody.
+    owes: Any = None
 
     def entry_owner(self):
         return getattr(self.entry, self.owner)
@@ -161,7 +165,33 @@ class Till:
         return getattr(self.close, self.owner)
 
 
-STATION_TILL = Till(entry=CashEntry, close=CashClose, owner="station_id", owner_model=Station, entry_refs=("shipment",))
+def owed_in_till(station_id: int) -> int:
+    """The cash refunds a station's till owes buyers (待退还), in fen: refunds owed of the shipments whose cash
+    this till took. The cash is in the till until an operator hands it back (`pay_out_refund`), so a
+    remittance cannot take it (`remittance_exceeds_free_cash`): the hand-back would then leave the till
+    holding less than nothing."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0))
+            .join(CashEntry, CashEntry.shipment_id == Refund.shipment_id)
+            .where(
+                Refund.state == REFUND_OWED,
+                CashEntry.kind.in_(TAKEN_KINDS),
+                CashEntry.station_id == station_id,
+            )
+        )
+        or 0
+    )
+
+
+STATION_TILL = Till(
+    entry=CashEntry,
+    close=CashClose,
+    owner="station_id",
+    owner_model=Station,
+    entry_refs=("shipment",),
+    owes=owed_in_till,
+)
 
 
 def is_closed(station_id: int, day: date, *, till: Till = STATION_TILL) -> bool:
@@ -318,7 +348,8 @@ def write_entry(
     `cash_day_closed`), else into the owner's open day. `refs` are the entry model's own columns
     (order, shipment, refund; listing, booking). `from_cash_in_hand`: the (negative) amount is cash
     taken out of the till, so it cannot be more than the book says is in it (409
-    `remittance_exceeds_cash`, read under the till's lock)."""
+    `remittance_exceeds_cash`, or `remittance_exceeds_free_cash` when it would take cash the till owes,
+    read under the till's lock)."""
     if day is not None and day > local_date(now):
         raise ValidationError("entry_in_future", fields={"date": "future"})
     lock_till(till, owner_id)
@@ -509,13 +540,25 @@ def cash_note(text: str | None, *, field: str = "reason") -> str:
 
 def _check_in_hand(till: Till, owner_id: int, taken_fen: int, *, correction: bool = False) -> None:
     """Cash taken out of the till cannot be more than the book says is in it (the till never holds less
-    than nothing): a remittance's `remittance_exceeds_cash`, a correction's `correction_exceeds_cash`."""
+    than nothing): a remittance's `remittance_exceeds_cash`, a correction's `correction_exceeds_cash`. A
+    remittance cannot take the cash the till owes (`Till.owes`: refunds 待退还 to buyers) either
+    (`remittance_exceeds_free_cash`, naming what may be handed over): handed back later, it would leave the
+    till below nothing. A correction records cash found missing or over, so it is bounded by the book only."""
     in_hand = cash_in_hand(till, owner_id)
-    if in_hand - taken_fen >= 0:
+    owed = till.owes(owner_id) if till.owes is not None and not correction else 0
+    if in_hand - owed - taken_fen >= 0:
         return
     fields = {"amount_fen": "above cash in hand"}
     if correction:
         raise Conflict("correction_exceeds_cash", in_hand=format_yuan(in_hand), fields=fields)
+    if owed and in_hand - taken_fen >= 0:
+        raise Conflict(
+            "remittance_exceeds_free_cash",
+            free=format_yuan(max(in_hand - owed, 0)),
+            in_hand=format_yuan(in_hand),
+            owed=format_yuan(owed),
+            fields=fields,
+        )
     raise Conflict("remittance_exceeds_cash", in_hand=format_yuan(in_hand), fields=fields)
 
 

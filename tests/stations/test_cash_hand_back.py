@@ -11,6 +11,7 @@ from orders.models import PaymentState, Refund
 from orders.services.pickup import collector_name
 from shop.db import commit
 from shop.money import format_yuan
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product
 from tests.sql_count import page_statements
@@ -119,3 +120,33 @@ def test_the_desks_cash_to_hand_back_is_read_in_a_fixed_number_of_statements(db,
     section = page.split("待退还现金", 1)[1].split("</section>", 1)[0]
     assert all(order.code in section for order in [first, *more])
     assert len(four) == len(one), "\n\n".join(four)
+
+
+def test_a_remittance_leaves_the_cash_owed_to_buyers_in_the_till(db, world, client, auth, api_token):
+    """The cash of a refund owed (待退还) is in the till until it is handed back, but it is the buyer's: a
+    remittance could take it (上缴 ¥33.33 of a book of ¥33.33), and the hand-back then wrote the book below
+    nothing (账面应有 -¥33.33). A remittance is bounded by the cash in hand less what is owed, and says so,
+    on the page (before the confirmation) and through the API; once handed back, the rest may go."""
+    order, refund = canceled_after_counter_cash(world, client, auth)
+    headers = api_token(world.a.operator)
+    auth.login(world.a.operator)
+    page = client.post(
+        "/station/cash/entries",
+        data={"form_token": new_form_token(), "kind": "remittance", "amount": "0.01", "reason": "上缴"},
+    ).get_data(as_text=True)
+    message = (
+        f"上缴金额不能超过 {format_yuan(0)}：手中现金（账面 {format_yuan(3333)}）中有 {format_yuan(3333)} "
+        "待退还顾客，请先在工作台退还现金"
+    )
+    assert message in page
+    answer = client.post(
+        f"/api/v1/stations/{world.a.station.id}/cashbook/remittances",
+        json={"amount_fen": 3333},
+        headers=headers,
+    )
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "remittance_exceeds_free_cash"
+    assert cash_book() == [("station_cash", 3333, world.a.operator.id)]
+    # handed back, the book holds nothing; a correction found later may still be remitted
+    client.post(f"/station/refunds/{refund.id}/hand-back", data={"confirm": "1"})
+    db.session.expire_all()
+    assert sum(amount for _kind, amount, _who in cash_book()) == 0
