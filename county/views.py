@@ -1006,7 +1006,12 @@ def recall_new():
         page = ask_first(
             _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知。", code=lot.code),
             back=url_for("county.recalls_index", code=code),
-            details=[_("召回原因：%(reason)s", reason=reason)],
+            # the code was typed: the officer checks it is the lot meant (its goods, its station) before
+            # every buyer of it is mailed
+            details=[
+                _("批次商品：%(product)s · %(station)s", product=lot.product.name, station=lot.station.name),
+                _("召回原因：%(reason)s", reason=reason),
+            ],
         )
         if page is not None:
             return page

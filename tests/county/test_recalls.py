@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -416,3 +417,16 @@ def test_a_full_length_recall_reason_is_kept_whole_in_the_refund_and_the_shipmen
     shipment = scene["waiting"].shipments[0]
     history = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
     assert f"{reason}</li>" in history
+
+
+def test_the_countys_recall_confirmation_names_the_lots_goods_and_station(db, scene, client, auth):
+    """The county recalls a lot by a code typed off a label or a report: the question named the code
+    alone, so a code of another lot went on to block it and mail its buyers unseen. It names the lot's
+    goods and station, as the lot's own page (where a station recalls) shows them."""
+    lot = scene["lot_a"]
+    auth.login(scene["county"])
+    asked = client.post(
+        "/county/recalls", data={"code": lot.code.lower(), "reason": "抽检不合格"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "请确认" in asked
+    assert unescape(asked).count(f"批次商品：{lot.product.name} · {lot.station.name}") == 1
