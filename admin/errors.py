@@ -14,6 +14,10 @@ MESSAGES = {
     "category_name_taken": N_("已有名为「%(name)s」的分类"),
     "food_class_invalid": N_("请选择一个有效的食品类别"),
     "last_active_admin": N_("这是最后一个有效的管理员账号：请先让另一个账号成为管理员"),
+    "host_has_commitments": N_(
+        "该接待户还有对游客开放的项目 %(listings)s 个、未结束的预订 %(bookings)s 个，换了角色就没有人接待："
+        "请接待户先在项目编辑页取消「对游客开放」，办理完预订（入住、取消或标记未到店），再更改角色"
+    ),
     "no_such_station": N_("没有这个站点"),
     "no_such_user": N_("没有这个账号"),
     "station_code_invalid": N_("站点编号须为 2 到 16 个字母、数字或连字符"),

@@ -183,7 +183,7 @@ def user_role(user_id: int):
         flash(_("没有变化"), "warning")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     with flash_domain_errors():
-        users.check_role_change(user, role, station_id)  # a refused change says why at once, unconfirmed
+        users.check_role_change(user, role, station_id, now=now_utc())  # refused: says why at once, unconfirmed
         page = ask_first(
             _(
                 "确认将 %(email)s 的角色从「%(old)s」改为「%(new)s」？变更会记入审计日志。",

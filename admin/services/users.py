@@ -35,7 +35,9 @@ from shop.auth.services import Registration, end_sessions, hash_password, regist
 from shop.codes import typed_code
 from shop.errors import N_, Conflict, NotFound, ValidationError
 from shop.extensions import db
+from shop.timeutil import now_utc
 from stock.models import Station
+from tourism.services.host import host_commitments
 
 #: The roles in the order the pages offer them, with their labels (msgids of this package's catalogue).
 ROLE_LABELS: dict[str, str] = {
@@ -228,11 +230,22 @@ def same_role(user: User, role: str, station_id: int | None) -> bool:
     return user.role == role and (station_id if role == Role.OPERATOR else None) == user.station_id
 
 
-def check_role_change(user: User, role: str, station_id: int | None) -> None:
+def _keeps_its_guests(user: User, role: str, *, now: datetime) -> None:
+    """A host keeps its role while it has listings open to tourists or bookings not ended
+    (`tourism.services.host.host_commitments`): under another role it could not receive them."""
+    if user.role != Role.HOST or role == Role.HOST:
+        return
+    commitments = host_commitments(user.id, now=now)
+    if commitments:
+        raise Conflict("host_has_commitments", listings=commitments.open_listings, bookings=commitments.bookings)
+
+
+def check_role_change(user: User, role: str, station_id: int | None, *, now: datetime | None = None) -> None:
     """Raise what `set_role` would refuse (for the confirmation step: a refused change says why at once)."""
     _check_station(role, station_id)
     if role != Role.ADMIN:
         _keeps_an_admin(user, lock=False)
+    _keeps_its_guests(user, role, now=now or now_utc())
 
 
 def set_role(user: User, role: str, station_id: int | None, *, actor, now: datetime) -> bool:
@@ -243,6 +256,7 @@ def set_role(user: User, role: str, station_id: int | None, *, actor, now: datet
         _keeps_an_admin(user, lock=True)
     if same_role(user, role, station_id):
         return False
+    _keeps_its_guests(user, role, now=now)
     detail = {"old_role": user.role, "role": role, "old_station_id": user.station_id, "station_id": station_id}
     user.role = role
     user.station_id = station_id

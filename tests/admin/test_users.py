@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ from shop.auth.services import authenticate, get_user_by_email
 from shop.db import commit
 from shop.extensions import db as _db
 from tests.factories import NOW, make_station, make_user
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import BookingStatus
 
 
 def _new_user(**kwargs) -> User:
@@ -430,3 +433,31 @@ def test_every_account_is_counted_and_paged_without_a_filter(admin_client):
     page = admin_client.get("/admin/users").get_data(as_text=True)
     assert f"<small>({total})</small>" in page and "page=2" in page
     assert "boss@test.cn" in admin_client.get("/admin/users?page=2").get_data(as_text=True)
+
+
+def test_a_host_keeps_its_role_while_it_has_listings_open_or_bookings_not_ended(admin_client, db):
+    """An admin turned the demo host into a consumer: its listings stayed open to tourists and went on
+    taking bookings, and no one could open the host pages to check its guests in. The role changes once
+    the host has closed its listings to tourists and settled its bookings; until then the page says what
+    is left, before any confirmation, and nothing changes."""
+    host = _new_user(role="host", email="host@test.cn")
+    listing = make_listing(host=host)
+    commit()
+    refused = admin_client.post(
+        f"/admin/users/{host.id}/role", data={"role": "consumer"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "该接待户还有对游客开放的项目 1 个、未结束的预订 0 个" in refused and "请确认" not in refused
+    admin_client.post(f"/admin/users/{host.id}/role", data={"role": "consumer", "confirm": "1"})
+    assert _user(host.id).role == "host" and _audits(host.id) == []
+    # closed to tourists, but a guest is still to come
+    listing.is_published = False
+    booking = make_booking(listing, check_in=NOW.date() + timedelta(days=3))
+    commit()
+    with pytest.raises(Exception) as held:
+        users.set_role(_user(host.id), "operator", make_station().id, actor=None, now=NOW)
+    assert getattr(held.value, "code", "") == "host_has_commitments"
+    # the booking settled: the host may become what the admin says
+    booking.status = BookingStatus.CANCELED
+    commit()
+    admin_client.post(f"/admin/users/{host.id}/role", data={"role": "consumer", "confirm": "1"})
+    assert _user(host.id).role == "consumer" and _audits(host.id) == ["user.role"]

@@ -35,6 +35,43 @@ def list_host_listings(host) -> list[Listing]:
     return list(db.session.scalars(query.where(Listing.host_id == host.id)))
 
 
+@dataclass(frozen=True)
+class HostCommitments:
+    """What a host still owes tourists (`host_commitments`)."""
+
+    #: its listings open to tourists (对游客开放): bookable, with nobody else to receive the guests
+    open_listings: int
+    #: its bookings not ended: a live hold, confirmed or checked in — only the host checks the guest in,
+    #: marks a no-show, and a checked-in stay is completed for it
+    bookings: int
+
+    def __bool__(self) -> bool:
+        return bool(self.open_listings or self.bookings)
+
+
+def host_commitments(host_id: int, *, now: datetime) -> HostCommitments:
+    """The listings of host `host_id` open to tourists and its bookings not ended. An account that has any
+    keeps its host role (`admin.services.users`, `host_has_commitments`): as a consumer or an operator it
+    no longer passes the host pages' gate, so its guests would arrive to nobody who can check them in and
+    its listings would go on taking bookings."""
+    open_listings = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Listing).where(Listing.host_id == host_id, Listing.is_published)
+    )
+    bookings = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Booking)
+        .join(Listing, Listing.id == Booking.listing_id)
+        .where(
+            Listing.host_id == host_id,
+            sa.or_(
+                Booking.status.in_([str(BookingStatus.CONFIRMED), str(BookingStatus.CHECKED_IN)]),
+                sa.and_(Booking.status == BookingStatus.HELD, Booking.expires_at > now),
+            ),
+        )
+    )
+    return HostCommitments(open_listings=int(open_listings or 0), bookings=int(bookings or 0))
+
+
 def get_host_listing(host, listing_id: int) -> Listing:
     """The host's own listing; another host's is a 404 (the host pages let no admin in: docs/auth.md)."""
     listing = db.session.get(Listing, listing_id)
