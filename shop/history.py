@@ -142,6 +142,12 @@ NOTE_LABELS = {
     "登记": _l("登记"),
     "建档立卡": _l("建档立卡"),
     "booking canceled": _l("预订已取消"),
+    "booking canceled by the host": _l("接待户取消了预订"),  # the order's, tourism.services.booking.host_cancel_booking
+    "canceled by the host: unpaid": _l("接待户取消了未付款的预订"),  # the booking's, likewise
+    "host refunded the kept money": _l("接待户退还了已扣的费用"),  # a refund's reason, tourism.views.host_refund_kept
+    "预订已无房，整单退款": _l("预订已无房，整单退款"),  # the order's, orders.services.payments
+    "no shipment left": _l("没有待发的发货单"),  # a payment's, orders.services.payments
+    "purchase deleted": _l("采购单已删除"),  # a quote's, institutions.services.quotes
     "free cancellation": _l("免费取消"),
     "order released": _l("订单已释放"),
     "hold expired": _l("保留已过期"),

@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 
-from shop.history import history_of
+from orders.models import Order
+from shop.history import history_of, note_text
 from shop.timeutil import now_utc
 from tests.factories import make_user
 from tests.tourism.booking_setup import book
@@ -65,3 +67,26 @@ def test_an_unpaid_booking_the_host_releases_is_kept_in_its_history_with_the_hos
     auth.login(host)
     assert client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 302
     assert _last_event(db, booking.id) == (before, "canceled", host.id, True)
+
+
+def test_the_guests_order_history_says_in_the_pages_language_that_the_host_canceled(client, db, auth):
+    """The host's release of an unpaid booking wrote the order's note `booking canceled by the host`, an
+    English key shown as it was on the guest's Chinese order page (订单 已取消 · booking canceled by the host):
+    it is one of the notes the reader reads in their language (shop.history.NOTE_LABELS), as is the booking's
+    own `canceled by the host: unpaid`."""
+    host = make_user(role="host")
+    booking = booked_to_pay_on_arrival(host)
+    db.session.commit()
+    order = db.session.get(Order, booking.order_id)
+    guest = booking.user
+    auth.login(host)
+    assert client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 302
+    auth.logout()
+    auth.login(guest)
+    zh = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "booking canceled by the host" not in zh and "· 接待户取消了预订</li>" in zh
+    client.get("/lang/en")
+    en = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "接待户取消了预订" not in en and "· The host canceled the booking</li>" in en
+    with force_locale("zh_CN"):
+        assert note_text("canceled by the host: unpaid") == "接待户取消了未付款的预订"
