@@ -135,6 +135,58 @@ def test_registry_notes_are_translated_for_an_english_reader(app):
         assert note_text("cash received ¥56.40") == "已收现金 ¥56.40" and note_text("pay on arrival") == "到店支付"
 
 
+NOTE_PACKAGES = (
+    "orders",
+    "tourism",
+    "stations",
+    "institutions",
+    "county",
+    "ledger",
+    "shop",
+    "invoices",
+    "reviews",
+    "stock",
+    "catalog",
+)
+#: The calls whose `note=` / `reason=` is kept in a status history (shop.history) and read back on pages.
+NOTE_WRITERS = {
+    "transition",
+    "record_note",
+    "cancel_order",
+    "_cancel_locked",
+    "_hand_over",
+    "confirm_booking",
+    "settle_order",
+    "refund_payment",
+    "refund_kept",
+}
+
+
+def test_every_note_the_code_writes_is_read_in_the_pages_language():
+    """A note or reason the code writes as a constant is a key the pages translate (shop.history.NOTE_LABELS):
+    `booking canceled by the host` was missing and the guest's Chinese order page showed it in English."""
+    import ast
+    from pathlib import Path
+
+    from shop.history import NOTE_LABELS
+
+    root = Path(__file__).resolve().parent.parent
+    missing = []
+    for package in NOTE_PACKAGES:
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                name = getattr(node, "func", None)
+                name = getattr(name, "id", None) or getattr(name, "attr", None)
+                if not isinstance(node, ast.Call) or name not in NOTE_WRITERS:
+                    continue
+                for keyword in node.keywords:
+                    value = keyword.value
+                    if keyword.arg in ("note", "reason") and isinstance(value, ast.Constant) and value.value:
+                        if value.value not in NOTE_LABELS:
+                            missing.append(f"{path.relative_to(root)}: {name}({keyword.arg}={value.value!r})")
+    assert not missing, missing
+
+
 # --- every page each role reaches -----------------------------------------------------------------
 
 #: Where each role starts; the crawl follows the same-site links of every page it reads.
