@@ -22,7 +22,9 @@ order_released = _signals.signal("order-released")
 
 #: Someone asks to cancel the order (buyer, station, county). A receiver that owns the order's
 #: lines cancels them under its own policy and returns True; the order is then left as the
-#: receiver put it. When no receiver returns True, orders cancels it as goods. kwargs: actor, now.
+#: receiver put it. When no receiver returns True, orders cancels it as goods. kwargs: actor, now,
+#: full_refund (the shop cancels, not the buyer — a late payment's all or nothing: every line goes back
+#: in full, no cancellation policy's fee kept).
 order_cancel_requested = _signals.signal("order-cancel-requested")
 
 #: The order's buyer canceled it (`payments.buyer_cancel_order`: the order page, the API), sent once it
@@ -32,6 +34,9 @@ order_cancel_requested = _signals.signal("order-cancel-requested")
 order_canceled_by_buyer = _signals.signal("order-canceled-by-buyer")
 
 
-def cancel_handled_elsewhere(order, *, actor, now) -> bool:
+def cancel_handled_elsewhere(order, *, actor, now, full_refund: bool = False) -> bool:
     """Send `order_cancel_requested`; True when a receiver cancelled the order itself."""
-    return any(result for _receiver, result in order_cancel_requested.send(order, actor=actor, now=now))
+    return any(
+        result
+        for _receiver, result in order_cancel_requested.send(order, actor=actor, now=now, full_refund=full_refund)
+    )

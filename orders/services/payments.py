@@ -279,19 +279,24 @@ def release_stock(order: Order, now: datetime | None = None) -> None:
 
 
 def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: str = "") -> bool:
-    """Mark the payment confirmed and the order confirmed. Returns False if nothing changed."""
+    """Mark the payment confirmed and the order confirmed. Returns False if nothing changed.
+
+    The buyer gets the one mail of this payment (docs/journeys.md, "One order, one event, one mail"):
+    订单已支付 when the order stands, or — what the payment could not buy went back — the mail of that
+    (`_paid_whole`: 订单已取消 with its refund); an order canceled meanwhile gets 订单退款 for the
+    payment given back (its cancellation's mail had said nothing was charged)."""
     order = lock_order(payment.order_id)  # lock order: order row, then payment row, then stock
     payment = lock_payment(payment.id)
     if payment.state in (PaymentState.CONFIRMED, PaymentState.REFUNDED):
         return False
     transition(payment, PaymentState.CONFIRMED, actor=actor, now=now, note=note)
     payment.confirmed_at = now
-    order.paid_at = now
     if order.status == OrderStatus.PENDING:
+        order.paid_at = now
         transition(order, OrderStatus.CONFIRMED, actor=actor, now=now, note="paid")
-        if _paid_whole(order, actor=actor, now=now):
-            notify(order, "paid")
+        _paid_whole(order, actor=actor, now=now)
     elif order.status == OrderStatus.EXPIRED:
+        order.paid_at = now
         try:
             with db.session.begin_nested():
                 allocate_lines(stock_lines(order.lines), today=local_date(now))
@@ -308,27 +313,42 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
         else:
             adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], +1)
             transition(order, OrderStatus.CONFIRMED, actor=actor, now=now, note="late payment, stock re-allocated")
-            if _paid_whole(order, actor=actor, now=now):
-                notify(order, "paid")
-    else:  # canceled meanwhile (or already confirmed through another payment): give the money back
+            _paid_whole(order, actor=actor, now=now)
+    else:
+        # canceled meanwhile (or confirmed already through another payment): the money goes back, and the
+        # buyer, charged and refunded, is told so in one mail naming this refund (`notify`: its step's).
+        # The order was not paid by it: `paid_at` stays as it was (a canceled order's booking then reads
+        # 尚未付款, not a policy fee of its whole price kept).
         refund_payment(
             payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now, reason="订单已取消，自动退款"
         )
+        notify(order, "refunded")
     db.session.flush()
     return True
 
 
-def _paid_whole(order: Order, *, actor, now: datetime) -> bool:
-    """Send `order_paid`. A mixed order is all or nothing: when a receiver could not confirm a booking
-    it sells (its hold lapsed and the nights were taken meanwhile: the receiver refunded that line),
-    the goods are not sold alone — the order is cancelled and the rest refunded. False then."""
+def _paid_whole(order: Order, *, actor, now: datetime) -> None:
+    """Send `order_paid`, then mail the buyer the one mail of the payment.
+
+    Every receiver confirmed what it sells: 订单已支付 (`paid`). A receiver that could not confirm a
+    booking (its hold lapsed and the nights were taken meanwhile) refunded that line and returned False:
+    - a mixed order is all or nothing: the goods are not sold alone — the order is cancelled, its other
+      bookings given back in full (`full_refund`: no policy fee, the buyer did not cancel) and the goods
+      refunded, in `cancel_order`'s one mail (订单已取消, telling of every refund of this step);
+    - an order of bookings alone whose every booking was refused was settled canceled by the receiver
+      (`orders.services.settlement.settle_order`): 订单已取消 with the refund, never 订单已支付 for money
+      that went back;
+    - an order of several bookings alone keeps those confirmed: 订单已支付, the refused one reading
+      预订保留已过期且已无空位 (`emails/order_booking.txt`)."""
     results = signals.order_paid.send(order, now=now)
     refused = any(result is False for _receiver, result in results)
     goods = any(line.kind == "product" and line.status == LineStatus.OPEN for line in order.lines)
     if refused and goods and order.status == OrderStatus.CONFIRMED:
-        cancel_order(order, actor=actor, now=now, reason="预订已无房，整单退款")
-        return False
-    return True
+        cancel_order(order, actor=actor, now=now, reason="预订已无房，整单退款", full_refund=True)
+    elif refused and order.status == OrderStatus.CANCELED:
+        notify(order, "canceled")
+    else:
+        notify(order, "paid")
 
 
 def fail_payment(payment: OrderPayment, *, now: datetime, actor=None, note: str = "") -> bool:
@@ -863,14 +883,26 @@ def cancel_preview(order: Order, *, now: datetime) -> CancelPreview | None:
     return CancelPreview(refund_fen=refund, fees=[(lines[q.line_id], q.fee_fen) for q in quotes if q.fee_fen > 0])
 
 
-def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: str | None = "canceled") -> Order:
+def cancel_order(
+    order: Order,
+    *,
+    actor,
+    now: datetime,
+    reason: str = "",
+    mail: str | None = "canceled",
+    full_refund: bool = False,
+) -> Order:
     """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order.
     `mail` is the e-mail the buyer gets (`uncollected` when the schedule cancels an uncollected order).
-    None: the caller tells the buyer itself (a host's cancellation of a booking: one mail)."""
-    return _cancel_locked(lock_order(order.id), actor=actor, now=now, reason=reason, mail=mail)
+    None: the caller tells the buyer itself (a host's cancellation of a booking: one mail).
+    `full_refund`: the shop cancels, not the buyer (a late payment that could not buy every booking of a
+    mixed order, `_paid_whole`): its bookings go back in full, no cancellation policy's fee kept."""
+    return _cancel_locked(lock_order(order.id), actor=actor, now=now, reason=reason, mail=mail, full_refund=full_refund)
 
 
-def _cancel_locked(order: Order, *, actor, now: datetime, reason: str, mail: str | None) -> Order:
+def _cancel_locked(
+    order: Order, *, actor, now: datetime, reason: str, mail: str | None, full_refund: bool = False
+) -> Order:
     """`cancel_order` of an order its caller has locked (`lock_order`) and read under that lock."""
     refusal = cancel_refusal(order)
     if refusal == "already_shipped":
@@ -879,7 +911,7 @@ def _cancel_locked(order: Order, *, actor, now: datetime, reason: str, mail: str
         raise Conflict("order_not_cancelable", fields={"status": order.status})
     # an order that sells bookings: tourism cancels them first, each under its policy (and the whole
     # order, when it sells nothing else); the goods and the order are closed below
-    if signals.cancel_handled_elsewhere(order, actor=actor, now=now):
+    if signals.cancel_handled_elsewhere(order, actor=actor, now=now, full_refund=full_refund):
         db.session.flush()
         return order
     sells_bookings = any(line.kind == "booking" for line in order.lines)

@@ -23,7 +23,7 @@ def test_the_order_lifecycle_is_signalled_to_other_packages(db, now, fake_stripe
     def on_released(order, now):
         calls.append(("released", order.id))
 
-    def on_cancel(order, actor, now):
+    def on_cancel(order, actor, now, full_refund):
         calls.append(("cancel?", order.id))
         return False  # not ours: orders cancels it as goods
 
@@ -49,7 +49,7 @@ def test_a_receiver_that_cancels_the_order_itself_takes_over(db, now, fake_strip
     the receiver put it: orders does not cancel it a second time as goods."""
     order = make_order(make_user(), [(make_product(), 1)], now=now, payment_method="card")
 
-    def take_over(sender, actor, now):
+    def take_over(sender, actor, now, full_refund):
         return sender.id == order.id
 
     with signals.order_cancel_requested.connected_to(take_over):

@@ -6,6 +6,7 @@ link; one mail per event, and no word of goods (发货, 取货, 货款) for an o
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -453,3 +454,123 @@ def test_a_payment_too_late_for_its_stay_cancels_the_mixed_order_in_a_mail_of_ev
     [(subject, body)] = _mails(caplog, buyer.email)[before:]
     assert subject == f"[乡村e线] 订单已取消 {code}", subject
     assert "退款金额：¥438.00" in body and "款项将原路退回您的银行卡" in body, body
+
+
+def _lapse(db, code: str, lapsed: str) -> None:
+    """Let the unpaid order's holds lapse: its bookings' alone (`hold`: the order still pending), or the
+    whole order expired by the schedule (`order`: its 订单已过期 mail sent, its holds released)."""
+    order = _order(db, code)
+    for booking in order.bookings:
+        booking.expires_at = now_utc().replace(year=2020)
+    if lapsed == "order":
+        order.expires_at = now_utc().replace(year=2020)
+    commit()
+    if lapsed == "order":
+        assert code in expire_orders()
+
+
+def _title_status(client, buyer, code: str) -> str:
+    """The status the buyer's order page gives the order in its title (its <h1>)."""
+    client.post("/logout")
+    client.post("/login", data={"email": buyer.email, "password": "password123"})
+    page = client.get(f"/orders/{code}").get_data(as_text=True)
+    [title] = re.findall(r"<h1>(.*?)</h1>", page, re.S)
+    return re.sub(r"<[^>]+>", "", title).split()[-1]
+
+
+@pytest.mark.parametrize("lapsed", ("hold", "order"))
+def test_a_payment_too_late_for_a_stay_sold_alone_is_one_mail_of_its_cancellation_and_refund(
+    client, db, api_token, fake_stripe, caplog, lapsed
+):
+    """A stay alone, paid by card after its hold lapsed (or its order expired) and another guest took the
+    room: the stay is refunded and the order canceled. One mail, 订单已取消 with why and the refund
+    (¥400.00) — it was 订单已支付 (我们已收到付款) for money that went back — and the order page and the API
+    say canceled, the payment refunded (the page said 已过期)."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"stay-too-late-{lapsed}@test.cn")
+    listing = make_listing(name="罗渡山居", units=1, price_fen=20000)
+    code = _place_items(client, api_token, buyer, [stay_item(listing, checkin=7, nights=2, guests=2)], goods=False)
+    _lapse(db, code, lapsed)
+    _place_items(client, api_token, make_user(email=f"took-{lapsed}@test.cn"), [stay_item(listing)], goods=False)
+    before = len(_mails(caplog, buyer.email))
+    order = _pay(client, db, fake_stripe, code)
+    mails = _mails(caplog, buyer.email)[before:]
+    assert [s for s, _b in mails] == [f"[乡村e线] 订单已取消 {code}"], mails
+    [(_subject, body)] = mails
+    _assert_lines(body, "bookings", order)
+    assert "预订保留已过期且已无空位" in body and "我们已收到付款" not in body, body
+    assert "退款金额：¥400.00" in body and "款项将原路退回您的银行卡" in body, body
+    res = client.get(f"/api/v1/orders/{code}", headers=api_token(buyer))
+    assert res.json["status"] == "canceled" and res.json["payment"]["status"] == "refunded", res.json
+    assert res.json["bookings"][0]["refunded_fen"] == 40000, res.json
+    assert _title_status(client, buyer, code) == "已取消"
+
+
+@pytest.mark.parametrize("goods", (True, False))
+def test_a_payment_too_late_for_one_of_several_stays_keeps_no_fee_and_is_one_mail(
+    client, db, api_token, fake_stripe, caplog, goods
+):
+    """Two stays (and goods), paid by card after the holds lapsed; the first stay's room went to another
+    guest. With goods the order is all or nothing: the second stay, just confirmed, is given back in full
+    with the goods — it was canceled under its policy as if the buyer had canceled, keeping a ¥80.00 fee
+    (20 %) — in one mail, 订单已取消, of every refund (¥838.00). Stays alone: the second stands, in one mail,
+    订单已支付, its code shown and the first's money said to go back."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"one-of-two-{int(goods)}@test.cn")
+    gone = make_listing(name="罗渡山居", units=1, price_fen=20000)
+    kept = make_listing(name="江畔木屋", units=1, price_fen=20000, free_cancel_days=30, cancel_fee_pct=20)
+    items = [stay_item(gone), stay_item(kept)]
+    if goods:
+        items.insert(0, {"product_id": make_product(name="三江腌菜", price_fen=1500, stock=5).id, "quantity": 2})
+    code = _place_items(client, api_token, buyer, items, goods=goods)
+    _lapse(db, code, "hold")
+    _place_items(client, api_token, make_user(email=f"took-one-{int(goods)}@test.cn"), [stay_item(gone)], goods=False)
+    before = len(_mails(caplog, buyer.email))
+    order = _pay(client, db, fake_stripe, code)
+    [first] = [b for b in order.bookings if b.listing_id == gone.id]
+    [second] = [b for b in order.bookings if b.listing_id == kept.id]
+    [(subject, body)] = _mails(caplog, buyer.email)[before:]
+    assert "预订保留已过期且已无空位" in body and first.status == "expired", body
+    payment = order.payments[0]
+    if goods:
+        assert subject == f"[乡村e线] 订单已取消 {code}", subject
+        assert order.status == "canceled" and second.status == "canceled" and second.refunded_fen == 40000
+        assert payment.state == "refunded" and payment.refunded_fen == payment.amount_fen == 83800
+        assert "退款金额：¥838.00" in body and "按取消政策收取手续费" not in body and "未收取手续费，全额退款 ¥400.00" in body, body
+    else:
+        assert subject == f"[乡村e线] 订单已支付 {code}", subject
+        assert order.status == "confirmed" and second.status == "confirmed" and payment.refunded_fen == 40000
+        assert f"确认码：{second.confirmation_code}" in body, body
+    res = client.get(f"/api/v1/orders/{code}", headers=api_token(buyer))
+    assert res.json["status"] == order.status and res.json["payment"]["refunded_fen"] == payment.refunded_fen
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("succeeded", ("before", "after"))
+def test_a_payment_that_arrives_for_a_canceled_order_is_refunded_in_one_mail(
+    client, db, api_token, fake_stripe, caplog, kind, succeeded
+):
+    """The buyer cancels the unpaid card order while its payment goes through at Stripe (before the
+    cancellation reached Stripe: its intent cannot be canceled, `cancel_provider_intent` applies it; or
+    after: its webhook comes late): the payment is refunded whole. The cancellation had its mail; the
+    charge given back is told in one mail of its own, 订单退款 with the refund — there was none — and a
+    canceled booking reads unpaid, never as a fee of its whole price kept."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email=f"canceled-then-paid-{kind}-{succeeded}@test.cn")
+    code = _place(client, api_token, buyer, kind)
+    ref = _order(db, code).payments[0].provider_ref
+    if succeeded == "before":
+        fake_stripe.succeed(ref)
+    before = len(_mails(caplog, buyer.email))
+    assert client.post(f"/api/v1/orders/{code}/cancel", headers=api_token(buyer)).status_code == 200
+    fake_stripe.succeed(ref)
+    assert post_event(client, f"evt_{code}", "payment_intent.succeeded", ref).status_code == 200
+    mails = _mails(caplog, buyer.email)[before:]
+    refund = {"goods": "¥38.00", "bookings": "¥400.00", "mixed": "¥438.00"}[kind]
+    assert sorted(s for s, _b in mails) == [f"[乡村e线] 订单已取消 {code}", f"[乡村e线] 订单退款 {code}"], mails
+    [body] = [b for s, b in mails if "订单退款" in s]
+    _assert_lines(body, kind, _order(db, code))
+    assert f"退款金额：{refund}" in body and "款项将原路退回您的银行卡" in body, body
+    assert "按取消政策收取手续费" not in body, body
+    order = _order(db, code)
+    assert order.status == "canceled" and order.payments[0].state == "refunded"

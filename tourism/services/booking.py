@@ -1027,7 +1027,9 @@ def booking_canceled_already(booking: Booking) -> bool:
     return booking.status == BookingStatus.CANCELED
 
 
-def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool = False) -> CancelQuote | None:
+def cancel_booking(
+    booking: Booking, *, actor, now: datetime, with_order: bool = False, full_refund: bool = False
+) -> CancelQuote | None:
     """Cancel under the listing's policy; refund the paid amount minus the fee through the pipeline.
     Returns what was refunded and kept; None, changing nothing and refunding nothing again, when the
     booking was canceled already (`booking_canceled_already`, read again under the booking's lock: two
@@ -1041,6 +1043,8 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
     (the fee stays with the order), and the order is settled (`orders.services.settlement.settle_order`:
     canceled when nothing else of it is open or took place, a fee kept or not). `with_order`: the whole order is being cancelled
     (`cancel_order_bookings`): its line is closed here and orders closes the rest and the order.
+    `full_refund`: the shop cancels it, not the guest (a late payment that could not buy the rest of its
+    mixed order, `orders.services.payments._paid_whole`): what was paid goes back whole, no fee kept.
     """
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
@@ -1053,6 +1057,8 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
     if not with_order and cancels_with_its_order(booking):
         raise Conflict("unpaid_order_cancel_whole")
     quote = cancel_quote(booking, now=now)
+    if full_refund:
+        quote = CancelQuote(refund_fen=quote.refund_fen + quote.fee_fen, fee_fen=0, is_free=True)
     transition(
         booking,
         BookingStatus.CANCELED,
@@ -1091,7 +1097,7 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
     return quote
 
 
-def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
+def cancel_order_bookings(order, *, actor, now: datetime, full_refund: bool = False) -> bool:
     """`orders.services.payments.cancel_order` on an order that sells bookings comes here, so that
     cancelling from the order page and from the booking page is one path (`cancel_booking`, under
     the listing's policy): the booking, its order and the held nights stay in step. True when the
@@ -1099,7 +1105,8 @@ def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
     come, or when it sells goods too: its bookings are then canceled here, each under its policy, and
     the caller cancels the goods and the order. An order whose booking is over but whose payment
     was kept (a cancellation fee) cannot be canceled again for the rest of the money; a mixed order
-    with a booking under way (checked in) cannot be canceled whole."""
+    with a booking under way (checked in) cannot be canceled whole. `full_refund`: the shop cancels the
+    order, not its buyer (`cancel_booking`): every booking goes back in full."""
     lines = _booking_lines(order)
     if not lines:
         return False
@@ -1113,14 +1120,14 @@ def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
         if any(b.status not in (BookingStatus.EXPIRED, BookingStatus.CANCELED) for b in under_way):
             raise IllegalTransition("booking_not_cancelable", fields={"status": order.status})
         for booking in live:
-            cancel_booking(booking, actor=actor, now=now, with_order=True)
+            cancel_booking(booking, actor=actor, now=now, with_order=True, full_refund=full_refund)
         return False
     if not live:
         if any(p.state == PaymentState.CONFIRMED for p in order.payments):
             raise IllegalTransition("booking_not_cancelable", fields={"status": order.status})
         return False
     for booking in live:
-        cancel_booking(booking, actor=actor, now=now, with_order=len(live) > 1)
+        cancel_booking(booking, actor=actor, now=now, with_order=len(live) > 1, full_refund=full_refund)
     if len(live) > 1 and order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
         return False  # several bookings: each closed under its policy above; orders closes the order
     return True
