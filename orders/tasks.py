@@ -261,7 +261,9 @@ def _order_mail(
         if kind == "recall_canceled"
         else []
     )
-    refunds = kind in REFUND_MAILS
+    # the mails that tell of refunds; and the paid mail of a payment that could not buy every booking of its
+    # order (`payments._paid_whole`: several stays alone, one refused), which names its step's refunds
+    refunds = kind in REFUND_MAILS or (kind == "paid" and settled is not None)
     # a recall's one-step refund (`note`: the lot's code): its lines of the order, what they gave back
     recall = settled_by_recall(order.id, note, settled or {}) if kind == "recall_refunded" else None
     if kind == "recall_refunded" and recall is None:

@@ -73,6 +73,7 @@ from orders.services.common import (
     lock_payment,
     notify,
     refund_made,
+    step_refunds,
     stock_lines,
 )
 from orders.services.recalled import holds_recalled_lot
@@ -339,7 +340,7 @@ def _paid_whole(order: Order, *, actor, now: datetime) -> None:
       (`orders.services.settlement.settle_order`): 订单已取消 with the refund, never 订单已支付 for money
       that went back;
     - an order of several bookings alone keeps those confirmed: 订单已支付, the refused one reading
-      预订保留已过期且已无空位 (`emails/order_booking.txt`)."""
+      预订保留已过期且已无空位 (`emails/order_booking.txt`) and the mail naming its refund (退款金额)."""
     results = signals.order_paid.send(order, now=now)
     refused = any(result is False for _receiver, result in results)
     goods = any(line.kind == "product" and line.status == LineStatus.OPEN for line in order.lines)
@@ -347,8 +348,9 @@ def _paid_whole(order: Order, *, actor, now: datetime) -> None:
         cancel_order(order, actor=actor, now=now, reason="预订已无房，整单退款", full_refund=True)
     elif refused and order.status == OrderStatus.CANCELED:
         notify(order, "canceled")
-    else:
-        notify(order, "paid")
+    else:  # a refused booking's refund (the others stand) is told in the paid mail: its step's
+        refunds = step_refunds(order.id)
+        notify(order, "paid", settled={"refunds": refunds} if refunds else None)
 
 
 def fail_payment(payment: OrderPayment, *, now: datetime, actor=None, note: str = "") -> bool:
