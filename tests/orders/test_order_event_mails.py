@@ -470,12 +470,17 @@ def _lapse(db, code: str, lapsed: str) -> None:
 
 
 def _title_status(client, buyer, code: str) -> str:
-    """The status the buyer's order page gives the order in its title (its <h1>)."""
+    """The status the buyer's order page gives the order in its title (its <h1>), checked to be the one
+    their order list gives it."""
     client.post("/logout")
     client.post("/login", data={"email": buyer.email, "password": "password123"})
     page = client.get(f"/orders/{code}").get_data(as_text=True)
     [title] = re.findall(r"<h1>(.*?)</h1>", page, re.S)
-    return re.sub(r"<[^>]+>", "", title).split()[-1]
+    status = re.sub(r"<[^>]+>", "", title).split()[-1]
+    listed = client.get("/orders").get_data(as_text=True)  # 我的订单 says the same of it
+    [row] = re.findall(rf"<strong>{code}</strong>.*?</div>", listed, re.S)
+    assert f">{status}</span>" in row, row
+    return status
 
 
 @pytest.mark.parametrize("lapsed", ("hold", "order"))
