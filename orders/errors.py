@@ -32,6 +32,9 @@ MESSAGES = {
     "invalid_listing_id": N_("项目编号无效"),
     "unpaid_order_cancel_whole": N_("订单尚未付款：请取消整个订单（不会扣款），或付款后再单独取消这一项预订"),
     "address_book_full": N_("地址簿已满"),
+    "address_chosen_and_typed": N_(
+        "您选了已保存的地址，又填写了新地址：寄到新地址请在「选择已保存的地址」里选「新地址」，寄到已保存的地址请清空新填写的内容"
+    ),
     "address_duplicate": N_("收货地址里已有一个相同的地址；这一个不需要了可以删除"),
     "address_incomplete": N_("请填写完整的收货地址"),
     "address_not_found": N_("地址不存在"),

@@ -35,7 +35,7 @@ from orders.refund_messages import (
 )
 from orders.services import cart as carts
 from orders.services import transfers
-from orders.services.addresses import address_book, get_address, save_address
+from orders.services.addresses import address_book, checkout_address, save_address
 from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen, shipment_due_fen
 from orders.services.limits import collect_by
 from orders.services.order_page import order_page_lines
@@ -501,13 +501,10 @@ def checkout():
     if not leaving_out and form.validate_on_submit():
         now = now_utc()
         try:
-            if not summary.goods_rows:
+            if not summary.goods_rows or pickup:
                 address = AddressData()
-            elif form.address_id.data:
-                a = get_address(current_user, form.address_id.data)
-                address = AddressData(a.name, a.phone, a.province, a.city, a.district, a.line)
-            else:
-                address = form.address_data()
+            else:  # the saved entry chosen, or the new address typed; never one chosen and another typed
+                address = checkout_address(current_user, form.address_id.data, form.address_data())
             shown = request.form.get(f"shown_total_{form.delivery.data}", "")
 
             def place():

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from orders.models import Address
 from orders.services.placement import ADDRESS_FIELDS, AddressData, check_address
-from shop.errors import Conflict, NotFound
+from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.phone import normalise_phone
 
@@ -61,6 +61,33 @@ def get_address(user, address_id: int) -> Address:
     if address is None or address.user_id != user.id:
         raise NotFound("address_not_found")
     return address
+
+
+#: The fields of a new address that have nothing in them until the buyer types (province, city and district
+#: come filled in with the county's).
+TYPED_FIELDS = ("name", "phone", "line")
+
+
+def checkout_address(user, address_id: int | None, typed: AddressData) -> AddressData:
+    """The address a checkout sends the goods to: the saved entry chosen (`address_id`, one of the user's, else
+    404), else the new address `typed` (checked by the placement, `check_address`).
+
+    A saved entry chosen while a new address is typed too (收货人, 手机号 or 详细地址 filled in, and not the
+    chosen entry's own) is refused, 422 `address_chosen_and_typed`, nothing placed: the checkout showed the new
+    address fields under the saved entry, and what a buyer typed there went nowhere while the goods went to the
+    saved address. The buyer chooses: 新地址 in the list, or the typed fields emptied. (checkout.js hides and
+    disables those fields while an entry is chosen, so a browser with JavaScript never sends both.)"""
+    if not address_id:
+        return typed
+    a = get_address(user, address_id)
+    shown = {f: (getattr(typed, f) or "").strip() for f in TYPED_FIELDS}
+    shown["phone"] = normalise_phone(shown["phone"])
+    if any(shown.values()) and shown != {f: getattr(a, f) for f in TYPED_FIELDS}:
+        raise ValidationError(
+            "address_chosen_and_typed",
+            fields={"address_id": "chosen_and_typed", **{f"address.{f}": "typed" for f, v in shown.items() if v}},
+        )
+    return AddressData(a.name, a.phone, a.province, a.city, a.district, a.line)
 
 
 def save_address(user, data: AddressData, *, now: datetime, make_default: bool = False) -> Address:

@@ -11,6 +11,16 @@
       var pickup = chosen && chosen.value === "pickup";
       checkout.querySelectorAll(".ship-only").forEach(function (el) { el.hidden = pickup; });
       checkout.querySelectorAll(".pickup-only").forEach(function (el) { el.hidden = !pickup; });
+      /* a saved address chosen: the new address's fields are hidden and disabled (not sent), so nothing is
+         typed there for nothing; 新地址 shows them (the server refuses a saved address chosen with a new one
+         typed: orders.services.addresses.checkout_address) */
+      var saved = checkout.querySelector("select[name=address_id]");
+      var fresh = checkout.querySelector(".new-address");
+      if (saved && fresh) {
+        var useSaved = saved.value !== "" && saved.value !== "0";
+        fresh.hidden = useSaved;
+        fresh.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = useSaved; });
+      }
       /* the chosen pick-up station's address, hours and phone (all are listed without JS) */
       var station = checkout.querySelector("select[name=pickup_station_id]");
       checkout.querySelectorAll("[data-station]").forEach(function (el) {

@@ -157,6 +157,56 @@ def test_the_default_chosen_is_the_one_checkout_preselects(client, db, auth):
     assert f'<option selected value="{second.id}">' in checkout and f'<option value="{first.id}">' in checkout
 
 
+def test_a_new_address_typed_under_a_saved_one_chosen_is_refused_not_dropped(client, db, auth):
+    """Walked on a phone: checkout preselects the saved address and shows the new address's fields under it,
+    empty. A buyer who typed a new name, phone and address there had the order placed to the saved address,
+    what they typed dropped without a word. Now the checkout says to choose one, placing nothing; 新地址 sends it
+    to the typed one, and the saved entry's own details typed again (a browser's autofill) change nothing."""
+    user = make_user()
+    home = saved_address(user, line="莲塘镇1号", default=True)
+    auth.login(user)
+    client.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
+    typed = {"name": "李四", "phone": "13912345678", "province": "江西省", "city": "南昌市", "district": "南昌县"}
+    sent = {"delivery": "ship", "payment_method": "cod", **typed, "line": "向塘镇新街9号"}
+
+    refused = client.post("/checkout", data={"form_token": new_form_token(), "address_id": home.id, **sent})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "您选了已保存的地址，又填写了新地址" in page and 'value="向塘镇新街9号"' in page  # kept as typed
+    assert db.session.scalars(sa.select(Order).where(Order.user_id == user.id)).all() == []
+    english = client.post("/checkout?lang=en", data={"form_token": new_form_token(), "address_id": home.id, **sent})
+    assert english.status_code == 422 and "saved address" in english.get_data(as_text=True)
+
+    # only one of the fields typed is refused the same way
+    only_phone = {**sent, "name": "", "line": "", "phone": "13912345678"}
+    assert (
+        client.post("/checkout", data={"form_token": new_form_token(), "address_id": home.id, **only_phone}).status_code
+        == 422
+    )
+
+    placed = client.post("/checkout", data={"form_token": new_form_token(), "address_id": 0, **sent})
+    assert placed.status_code == 303
+    order = db.session.scalars(sa.select(Order).where(Order.user_id == user.id)).one()
+    assert (order.ship_name, order.ship_phone, order.ship_line) == ("李四", "13912345678", "向塘镇新街9号")
+
+    # the saved entry chosen, its own details in the fields (138 spaced as typed): placed to it
+    client.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
+    same = {**sent, "name": "张三", "phone": "139 0000 0000", "line": "莲塘镇1号"}
+    assert (
+        client.post("/checkout", data={"form_token": new_form_token(), "address_id": home.id, **same}).status_code
+        == 303
+    )
+    # and with the fields left empty, as a browser sends them hidden or untouched
+    client.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
+    empty = {**sent, "name": "", "phone": "", "line": ""}
+    assert (
+        client.post("/checkout", data={"form_token": new_form_token(), "address_id": home.id, **empty}).status_code
+        == 303
+    )
+    lines = db.session.scalars(sa.select(Order.ship_line).where(Order.user_id == user.id).order_by(Order.id)).all()
+    assert lines == ["向塘镇新街9号", "莲塘镇1号", "莲塘镇1号"]
+
+
 def test_deleting_an_address_leaves_the_orders_placed_with_it_and_moves_the_default(client, db, auth):
     user = make_user()
     older = saved_address(user, line="莲塘镇1号")
