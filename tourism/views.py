@@ -66,6 +66,7 @@ from tourism.services.booking import (
     get_booking_for_host,
     get_booking_for_user,
     get_listing,
+    horizon_refusal,
     host_cancel_booking,
     list_user_bookings,
     listing_guests_limit,
@@ -183,6 +184,8 @@ def _listings_page(kind: str):
         not f.check_in or f.check_out <= f.check_in or (f.check_out - f.check_in).days > MAX_STAY_DAYS
     ):
         date_error = _("离店日期必须晚于入住日期")
+    elif (too_far := horizon_refusal(f.check_in, local_date(now))) is not None:  # no 所选日期可订 for them
+        date_error = too_far.message
     if date_error:
         errors.append(date_error)
         f.check_in = f.check_out = None
@@ -301,6 +304,7 @@ def _render_listing(listing, form, status=200):
     quote = quote_dates(
         listing, check_in=check_in, check_out=check_out, guests=guests, units=units, now=now, occupancy=occupancy
     )
+    too_far = horizon_refusal(check_in, today)  # said where the quote would be: no quote for those dates
     return render_template(
         "tourism/listing_detail.html",
         listing=listing,
@@ -315,6 +319,7 @@ def _render_listing(listing, form, status=200):
         pick_in=check_in,
         pick_out=check_out,
         quote=quote,
+        too_far=too_far.message if too_far else None,
         quote_guests=guests,
         quote_units=units,
         guests_limit=listing_guests_limit(listing),

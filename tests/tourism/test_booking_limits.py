@@ -61,6 +61,36 @@ def test_booking_horizon_is_365_days_and_configurable(app, db, now, monkeypatch)
 
 
 @pytest.mark.parametrize("kind", ["stay", "ticket"])
+def test_the_listing_page_quotes_no_dates_beyond_the_horizon_and_says_the_last_day(client, db, kind):
+    """Walked as a tourist: dates a year and more ahead, carried in the listing's address (or sent back with
+    the booking's refusal, 只能预订 365 天以内的日期), were quoted 有空房，余 3 间 with their total, for dates no
+    booking takes. The page now says the last day that can be booked where the quote would be; the last
+    day itself is quoted as before."""
+    listing = make_listing(kind=kind, units=3, max_guests=4, pay_on_arrival=True)
+    commit()
+    today = local_date(now_utc())
+    last = today + timedelta(days=365)
+    for first, quoted in ((last, True), (last + timedelta(days=1), False), (today + timedelta(days=4 * 365), False)):
+        query = f"checkin={first}&checkout={first + timedelta(days=2)}&guests=2&units=1"
+        page = client.get(f"/listings/{listing.id}-{listing.slug}?{query}").get_data(as_text=True)
+        assert ('id="quote-title"' in page) is quoted, first
+        assert ("有空房" in page or "可订，余" in page) is quoted, first
+        assert (f"只能预订 365 天以内的日期（最晚 {last}）" in page) is not quoted, first
+        assert "请再点离店日期" not in page
+    english = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={last + timedelta(days=1)}&lang=en")
+    assert f"{last}" in english.get_data(as_text=True) and "365" in english.get_data(as_text=True)
+
+    # the search said 所选日期可订 of those dates too: now it says why it searched without them, as for a past day
+    path = "/stays" if kind == "stay" else "/tickets"
+    for first, status in ((last, 200), (last + timedelta(days=1), 422)):
+        res = client.get(f"{path}?checkin={first}&checkout={first + timedelta(days=2)}&lang=zh_CN")
+        page = res.get_data(as_text=True)
+        assert res.status_code == status and listing.name in page, first
+        assert ("所选日期可订" in page) is (status == 200), first
+        assert (f"只能预订 365 天以内的日期（最晚 {last}）" in page) is (status == 422), first
+
+
+@pytest.mark.parametrize("kind", ["stay", "ticket"])
 def test_year_9999_is_refused_with_a_clear_message_not_a_500(client, db, api_token, kind):
     listing = make_listing(kind=kind, units=5, max_guests=4, pay_on_arrival=True)
     db.session.commit()  # error responses roll the session back: keep the fixture data

@@ -62,6 +62,7 @@ from tourism.services.availability import (
     ticket_availability,
 )
 from tourism.services.host_cash import take_arrival_cash
+from tourism.services.place import booking_horizon_days
 from tourism.services.pricing import holidays_between, per_person_total_fen, stay_total_fen
 
 log = logging.getLogger(__name__)
@@ -97,20 +98,27 @@ def _max_nights() -> int:
     return int(current_app.config.get("MAX_STAY_NIGHTS", 14))
 
 
-def _horizon_days() -> int:
-    return int(current_app.config.get("BOOKING_HORIZON_DAYS", 365))
+def horizon_refusal(check_in: date | None, today: date) -> ValidationError | None:
+    """The refusal of a first day beyond the booking horizon (`place.booking_horizon_days`), 422
+    `beyond_booking_horizon` saying the last day that can be booked; None for a day within it (or none).
+    A listing's page says it where the quote of the dates would be (`tourism.views._render_listing`)."""
+    days = booking_horizon_days()
+    if check_in is None or (check_in - today).days <= days:
+        return None
+    return ValidationError(
+        "beyond_booking_horizon",
+        days=days,
+        last=(today + timedelta(days=days)).isoformat(),
+        fields={"checkin": "beyond the booking horizon"},
+    )
 
 
 def _check_horizon(check_in: date, today: date) -> None:
     """Dates beyond the booking horizon are refused (before any date arithmetic: 9999-12-31 + 1 day
     would overflow)."""
-    if (check_in - today).days > _horizon_days():
-        raise ValidationError(
-            "beyond_booking_horizon",
-            days=_horizon_days(),
-            last=(today + timedelta(days=_horizon_days())).isoformat(),
-            fields={"checkin": "beyond the booking horizon"},
-        )
+    refusal = horizon_refusal(check_in, today)
+    if refusal is not None:
+        raise refusal
 
 
 def _check_pay_on_arrival_limits(

@@ -167,12 +167,20 @@ class DatesQuote:
     closed_day: date | None = None
 
 
+def booking_horizon_days() -> int:
+    """How many days ahead of today a booking may start (`BOOKING_HORIZON_DAYS`): a later first day is
+    refused by the booking (`booking.horizon_refusal`) and given no quote (`quote_span`)."""
+    return int(current_app.config.get("BOOKING_HORIZON_DAYS", 365))
+
+
 def quote_span(
     listing: Listing, check_in: date | None, check_out: date | None, *, now: datetime
 ) -> tuple[date, date] | None:
     """The dates [first, end) a quote is for: a stay's nights, a ticket's or an experience's day; None when
-    they are not a valid choice (none, past, reversed, longer than MAX_NIGHTS_QUOTED)."""
-    if check_in is None or check_in < local_date(now):
+    they are not a valid choice (none, past, beyond the booking horizon, reversed, longer than
+    MAX_NIGHTS_QUOTED). Beyond the horizon the quote said 有空房 with its total for dates no booking takes."""
+    today = local_date(now)
+    if check_in is None or check_in < today or (check_in - today).days > booking_horizon_days():
         return None
     if listing.kind != ListingKind.STAY:
         return check_in, check_in + timedelta(days=1)
