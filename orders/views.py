@@ -80,7 +80,7 @@ from orders.services.refunds import (
     request_refund,
 )
 from orders.services.tabs import TABS, buyer_orders, shown_tabs, tab_counts
-from shop.args import MAX_ID, MAX_INT, parse_date, parse_int
+from shop.args import MAX_ID, MAX_INT, parse_count, parse_date, parse_int
 from shop.auth.permissions import role_required
 from shop.auth.views import LOGIN_HOOKS
 from shop.confirm import ask_first, confirmed
@@ -161,6 +161,16 @@ def _int_arg(value, field: str, *, maximum: int = MAX_INT) -> int:
         raise DomainError("not_integer", fields={field: "not_integer"}) from None
 
 
+def _count_arg(value, field: str) -> int:
+    """A count the buyer typed (quantity, guests, rooms): a whole number too large to hold is the largest one,
+    which the service refuses saying its range (`shop.args.parse_count`); anything else not a whole number
+    is 422 `not_integer`."""
+    try:
+        return parse_count(value)
+    except (TypeError, ValueError):
+        raise DomainError("not_integer", fields={field: "not_integer"}) from None
+
+
 def _shown_total(text: str) -> int | None:
     """The total the buyer saw (a hidden field), None when absent or not a sum of fen."""
     try:
@@ -193,7 +203,7 @@ def cart_page():
 def cart_add():
     try:
         product_id = _int_arg(request.form.get("product_id"), "product_id", maximum=MAX_ID)
-        quantity = _int_arg(request.form.get("quantity", 1), "quantity")
+        quantity = _count_arg(request.form.get("quantity", 1), "quantity")
         cart = _current_cart(create=True)
         carts.add_line(cart, product_id, quantity, now=now_utc(), buy_now=bool(request.form.get("buy_now")))
         commit()
@@ -277,12 +287,12 @@ def cart_add_booking():
     try:
         item = BookingItem(
             listing_id=_int_arg(form.get("listing_id"), "listing_id", maximum=MAX_ID),
-            guests=_int_arg(form.get("guests"), "guests"),
+            guests=_count_arg(form.get("guests"), "guests"),
             check_in=_date_arg(form.get("checkin"), "checkin"),
             check_out=_date_arg(form.get("checkout"), "checkout"),
             session_id=_optional_id(form.get("session_id"), "session_id"),
             unit_type_id=_optional_id(form.get("unit_type_id"), "unit_type_id"),
-            units=_int_arg(form.get("units") or 1, "units"),
+            units=_count_arg(form.get("units") or 1, "units"),
         )
         # the party and the rooms are checked by tourism against the listing's own limits (每个预订最多 6 人,
         # 每个预订最多 3 间; 人数不能小于 1, 间数至少为 1), as 预订 of a signed-in visitor is: not against the
@@ -316,15 +326,15 @@ def cart_update(line_id: int):
             carts.set_booking(
                 cart,
                 line_id,
-                guests=_int_arg(request.form.get("guests"), "guests"),
-                units=_int_arg(request.form.get("units") or 1, "units"),
+                guests=_count_arg(request.form.get("guests"), "guests"),
+                units=_count_arg(request.form.get("units") or 1, "units"),
                 check_in=_line_date_arg("checkin"),
                 check_out=_line_date_arg("checkout"),
                 session_id=_optional_id(request.form.get("session_id"), "session_id"),
                 now=now_utc(),
             )
         else:
-            quantity = _int_arg(request.form.get("quantity"), "quantity")
+            quantity = _count_arg(request.form.get("quantity"), "quantity")
             removed = carts.set_quantity(cart, line_id, quantity, now=now_utc()) is None
         commit()
         if removed:  # 删除, or a quantity of 0: the line is gone, and the page says so

@@ -59,6 +59,23 @@ def parse_int(text, *, minimum: int = 0, maximum: int = MAX_INT) -> int:
     return value
 
 
+_DIGITS = re.compile(r"-?[0-9]+")
+
+
+def parse_count(text, *, limit: int = MAX_INT) -> int:
+    """A count a person typed (a quantity, guests, rooms) as an int: as `parse_int` within [-limit, limit], except
+    that a whole number too large to hold (12 digits typed into 数量) is read as `limit` (too small: -limit), so
+    the service's own range check says the range (数量必须在 1 到 999 之间) rather than 请输入整数 of a whole
+    number. Raises ValueError for anything but ASCII digits with an optional leading `-`."""
+    try:
+        return parse_int(text, minimum=-limit, maximum=limit)
+    except ValueError:
+        raw = text.strip() if isinstance(text, str) else ""
+        if len(raw) <= 4000 and _DIGITS.fullmatch(raw):
+            return -limit if raw.startswith("-") else limit
+        raise
+
+
 def check_date(day: date) -> date:
     """`day` if within [MIN_DATE, MAX_DATE]; ValueError otherwise."""
     if not MIN_DATE <= day <= MAX_DATE:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from orders.models import Address, Cart, CartLine, Order
 from shop.db import commit
 from shop.once import new_form_token
+from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import checkout_form
@@ -99,6 +101,48 @@ def test_bad_cart_input_changes_nothing(client, db):
         res = client.post("/cart/add", data=data)
         assert res.status_code == 303
     assert _cart_lines(db) == []
+
+
+def test_a_whole_number_too_large_is_told_the_range_not_to_enter_a_whole_number(client, db):
+    """Walked with odd input: 999999999999 typed into 数量 (on the product page, in the cart) or into a booking's
+    间数 and 人数 was answered 请输入整数 — it is one. Now the range is said, as for 1000; nothing changes;
+    a word or a fraction is still 请输入整数."""
+    from tests.tourism.factories import make_listing
+
+    product = make_product(stock=10)
+    listing = make_listing(kind="stay", units=3, max_guests=2, pay_on_arrival=True)
+    commit()
+    page = f"/products/{product.id}-{product.slug}"
+    for quantity, said in (("999999999999", "数量必须在 1 到 999 之间"), ("-99999999999", "数量必须在 1 到 999 之间")):
+        res = client.post("/cart/add", data={"product_id": product.id, "quantity": quantity}, headers={"Referer": page})
+        shown = client.get(res.headers["Location"]).get_data(as_text=True)
+        assert said in shown and "请输入整数" not in shown, quantity
+    for quantity in ("2.5", "abc"):
+        res = client.post("/cart/add", data={"product_id": product.id, "quantity": quantity}, headers={"Referer": page})
+        assert "请输入整数" in client.get(res.headers["Location"]).get_data(as_text=True), quantity
+    assert _cart_lines(db) == []
+
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    [line] = _cart_lines(db)
+    res = client.post(f"/cart/lines/{line.id}", data={"quantity": "99999999999999"})
+    shown = client.get(res.headers["Location"]).get_data(as_text=True)
+    assert "数量必须在 0 到 999 之间" in shown and "请输入整数" not in shown
+    db.session.expire_all()
+    assert _cart_lines(db)[0].quantity == 1
+
+    day = local_date(now_utc()) + timedelta(days=10)
+    stay = {"listing_id": listing.id, "checkin": f"{day}", "checkout": f"{day + timedelta(days=1)}"}
+    listing_page = {"Referer": f"http://localhost/listings/{listing.id}-{listing.slug}"}
+    for typed, said in (
+        ({"units": "99999999999999", "guests": "2"}, "每个预订最多 3 间"),
+        ({"units": "1", "guests": "99999999999999"}, "所选 1 间最多住 2 人"),
+    ):
+        res = client.post("/cart/bookings", data={**stay, **typed}, headers=listing_page)
+        alerts = re.findall(
+            r'class="alert alert-error"[^>]*>([^<]*)<', client.get(res.headers["Location"]).get_data(as_text=True)
+        )
+        assert said in " ".join(alerts) and "请输入整数" not in " ".join(alerts), (typed, alerts)
+    assert len(_cart_lines(db)) == 1
 
 
 def test_adding_more_than_the_stock_says_how_many_are_left_and_changes_nothing(client, db):
