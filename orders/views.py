@@ -508,6 +508,7 @@ def checkout():
             form.payment_method.data = payment_for[delivery][0]
     status = 200
     left_out = None
+    refused_code = None  # the code of the placement's refusal, for a way on the page offers beside it
     if not leaving_out and form.validate_on_submit():
         now = now_utc()
         try:
@@ -538,7 +539,7 @@ def checkout():
             rollback()
             flash(exc.message, "error")
             mark_address_fields(form, exc)
-            status = exc.status
+            status, refused_code = exc.status, exc.code
             cart = _current_cart()
             left_out = carts.refused_line(cart, exc)  # offered: leave that line out, place the rest
             summary, totals = _checkout_summary(cart, pickup=pickup)
@@ -563,6 +564,7 @@ def checkout():
         addresses=addresses,
         stations=stations,
         left_out=left_out or carts.unbuyable_line(summary),
+        refused_code=refused_code,
     ), status
 
 

@@ -90,7 +90,11 @@ def test_card_orders_do_not_count_and_the_checkout_page_explains_the_cap(
         data=checkout_form(payment_method="cod", shown_total_ship=total),
     )
     assert response.status_code == 409
-    assert "未付款的到站付款或货到付款订单" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "未付款的到站付款或货到付款订单" in page
+    # the way to them (walked: the page offered nothing but the button just refused)
+    assert re.search(r'<a class="btn" href="/orders">查看我的订单</a>', page)
+    assert "查看我的订单" not in client.get("/checkout").get_data(as_text=True)  # only beside that refusal
 
 
 def test_a_pay_later_line_holds_at_most_the_configured_units(client, db, api_token, app, monkeypatch):
