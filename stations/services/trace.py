@@ -49,6 +49,8 @@ class TraceFacts:
     product_trace_code: str
     unit: str
     village: str
+    #: The village's page (`/villages/<slug>`: its story, station and products), linked from 产地.
+    village_slug: str
     township: str
     #: A cooperative's or enterprise's name, or "" (then `from_households` says who delivered it).
     producer: str
@@ -75,10 +77,12 @@ class TraceFacts:
 
 def certificate_number(product: Product) -> str:
     """The county's certification number of an approved product (扶贫产品认定): the year of its
-    approval and the product's number, e.g. 南扶认〔2026〕00012号; "" when not approved."""
+    approval and the product's number, e.g. 南扶认〔2026〕00012号; "" when not approved. The year is the
+    county's (Asia/Shanghai), as the page's date of certification beside it: approved on the first
+    morning of a year in Nanchang is that year's number, not the last one's UTC is still in."""
     if product.approval_status != ApprovalStatus.APPROVED or product.approved_at is None:
         return ""
-    return f"南扶认〔{product.approved_at.year}〕{product.id:05d}号"
+    return f"南扶认〔{local_date(product.approved_at).year}〕{product.id:05d}号"
 
 
 def _local_day(moment: datetime | None) -> date | None:
@@ -114,6 +118,7 @@ def trace_facts(code: str) -> TraceFacts | None:
         product_trace_code=product.trace_code,
         unit=product.unit,
         village=village.name,
+        village_slug=village.slug,
         township=village.township.name,
         producer=producer_name,
         from_households=from_households,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -295,3 +295,22 @@ def test_a_trace_address_typed_in_lower_case_or_full_width_moves_to_the_lot_s_ow
         response = client.get(f"/trace/{typed}")
         assert response.status_code == 301 and response.headers["Location"].endswith(f"/trace/{code}"), typed
     assert client.get(f"/trace/{code}").status_code == 200
+
+
+def test_the_trace_page_s_origin_leads_to_the_village_s_page(db, world, client, now):
+    """A buyer who scanned the parcel reads 产地 and taps it to the village's own page (its story, station
+    and products), as the product page's 产地 does; it was plain text, a dead end."""
+    movement = receive_stock(world.a.product.stock, 3, actor=world.a.operator, now=now)
+    page = client.get(f"/trace/{db.session.get(Lot, movement.lot_id).code}").get_data(as_text=True)
+    village_url = f"/villages/{world.a.village.slug}"
+    assert f'href="{village_url}"' in page
+    assert world.a.village.name in client.get(village_url).get_data(as_text=True)
+
+
+def test_the_certification_number_s_year_is_the_county_s_as_its_date(db, world, client, now):
+    """Approved at 01:00 on 1 January in Nanchang (17:00 UTC the day before): 〔2027〕 beside 2027-01-01,
+    not 〔2026〕 (the UTC year) beside it."""
+    world.a.product.approved_at = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)
+    movement = receive_stock(world.a.product.stock, 3, actor=world.a.operator, now=now)
+    page = client.get(f"/trace/{db.session.get(Lot, movement.lot_id).code}").get_data(as_text=True)
+    assert f"南扶认〔2027〕{world.a.product.id:05d}号 · 2027-01-01" in page
