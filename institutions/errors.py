@@ -74,6 +74,8 @@ MESSAGES = {
     "rejection_reason_required": N_("请填写不通过的原因"),
     "invalid_lead_days": N_("交货周期须为 0 到 365 天"),
     "invalid_quote_price": N_("单价须在 0.01 元到 1000 万元之间"),
+    # the station's form: what it typed is no amount at all (letters, three decimals), not one out of range
+    "invalid_quote_price_typed": N_("单价须为 0.01 元到 1000 万元之间的金额，最多两位小数"),
     "invalid_quote_quantity": N_("报价数量须在 1 到询价数量之间"),
     "invalid_valid_until": N_("报价有效期须为今天起 90 天内"),
     "product_already_in_purchase": N_("该商品已在这个收货地址的采购单中"),

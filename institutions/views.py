@@ -1045,7 +1045,7 @@ def quote_action(quote_id: int, action: str):
         try:
             price = parse_yuan((form.unit_price.data or "")[:16])
         except MoneyError:
-            flash(error_message("invalid_quote_price"), "error")
+            flash(error_message("invalid_quote_price_typed"), "error")
             return _quote_page(quote, typed=form, status=422)
         data = quotes.AnswerData(
             quantity=form.quantity.data,

@@ -411,6 +411,10 @@ def test_the_station_s_answer_refused_before_its_confirmation_keeps_what_was_typ
     assert r.status_code == 422 and 'name="confirm"' not in page, page
     assert "单价须在 0.01 元到 1000 万元之间" in page
     assert 'value="新米上市"' in page and 'value="30"' in page and f'value="{requested_day(5)}"' in page
+    # typed with three decimals or as words: said as an amount of at most two decimals, not as out of range
+    for typed in ("15.555", "十五元"):
+        r = station.post(url + "/answer", data={**answer, "unit_price": typed})
+        assert r.status_code == 422 and "单价须为 0.01 元到 1000 万元之间的金额，最多两位小数" in r.get_data(as_text=True)
     r = station.post(url + "/answer", data={**answer, "unit_price": "52", "valid_until": requested_day(120)})
     assert r.status_code == 422 and "报价有效期须为今天起 90 天内" in r.get_data(as_text=True)
     assert 'value="52"' in r.get_data(as_text=True)
