@@ -89,6 +89,7 @@ MESSAGES = {
     "transfer_already_recorded": N_("此订单已登记过一笔转账（流水号 %(reference)s）"),
     "transfer_amount_mismatch": N_("到账金额与应付金额 %(due)s 不符，未登记；请与付款单位核对后按全额登记"),
     "transfer_date_future": N_("到账日期不能晚于今天"),
+    "transfer_date_before_order": N_("到账日期不能早于下单日期 %(placed)s"),
     "transfer_reference_used": N_("该银行流水号已登记在另一张订单上"),
     "invalid_refund_amount": N_("退款金额无效"),
     "line_already_refunded": N_("该商品已退款或取消"),

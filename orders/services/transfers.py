@@ -142,6 +142,11 @@ def _checked(
         raise ValidationError("invalid_transfer_amount", fields={"amount_fen": "invalid"})
     if received_on is not None and received_on > local_date(now):
         raise ValidationError("transfer_date_future", fields={"received_on": "future"})
+    # a transfer quotes the order's code, so it cannot have arrived before the order was placed (a slip of
+    # the year, 2020 for 2026, would stand in the payment's history and the audit as the day it came)
+    if received_on is not None and received_on < local_date(order.created_at):
+        placed_on = local_date(order.created_at).isoformat()
+        raise ValidationError("transfer_date_before_order", placed=placed_on, fields={"received_on": "before_order"})
     if not is_bank_transfer(order) or payment is None:
         raise Conflict("not_bank_transfer")
     if payment.provider_ref is not None:

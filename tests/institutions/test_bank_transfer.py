@@ -132,8 +132,14 @@ def test_a_wrong_amount_is_refused_and_changes_nothing(client, db, api_token):
         {"amount_fen": order.total_fen, "reference": "x"},
         {"amount_fen": order.total_fen, "reference": "有中文的流水"},
         {"amount_fen": order.total_fen, "reference": "ABC12345", "received_on": _day(2)},
+        # before the order was placed (a slip of the year): it quotes the order's code, so it cannot be
+        {"amount_fen": order.total_fen, "reference": "ABC12345", "received_on": "2020-01-01"},
+        {"amount_fen": order.total_fen, "reference": "ABC12345", "received_on": _day(-1)},
     ):
         assert client.post(f"/api/v1/orders/{order.code}/bank-transfer", headers=c, json=bad).status_code == 422
+    r = _transfer(client, c, order.code, order.total_fen, received_on="2020-01-01")
+    assert r.json["error"]["code"] == "transfer_date_before_order", r.json
+    assert local_date(order.created_at).isoformat() in r.json["error"]["message"]
     _db.session.expire_all()
     payment = _db.session.get(OrderPayment, order.payments[0].id)
     assert (payment.state, payment.provider_ref, payment.order.status) == ("pending", None, "pending")
