@@ -151,6 +151,7 @@ def detail(invoice_id: int):
         invoice=invoice,
         may_issue=svc.may_issue(invoice, current_user),
         available_fen=svc.invoice_available_fen(invoice) if invoice.status == "requested" else 0,
+        station_parts=svc.station_parts_fen(invoice),
         red_due_fen=svc.red_due_fen(invoice),
         net_fen=svc.net_amount_fen(invoice) if invoice.status == "issued" and invoice.red_of_id is None else None,
         reds=svc.reds_of(invoice),

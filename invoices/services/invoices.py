@@ -339,6 +339,12 @@ def red_due_fen(invoice: Invoice) -> int:
     return due
 
 
+def station_parts_fen(invoice: Invoice) -> dict[int, int]:
+    """{order id: the invoicing station's part of it} (`station_due_fen`): an order sold by two stations
+    is invoiced by each for its own shipments, so its whole total is not what this invoice is about."""
+    return {link.order_id: station_due_fen(link.order, invoice.station_id) for link in invoice.orders}
+
+
 def invoice_available_fen(invoice: Invoice) -> int:
     """What the station may issue now for a request (the sum over its orders)."""
     return sum(available_fen(link.order, invoice.station_id) for link in invoice.orders)

@@ -660,3 +660,27 @@ def test_an_organisations_order_starts_its_invoice_form_with_the_organisations_n
     assert 'name="title" maxlength="100" required value=""' in page
     r = client.post(f"/orders/{order.code}/invoice", data={**DETAILS, "kind": "special", "tax_number": "123"})
     assert r.status_code == 422 and 'value="123"' in r.get_data(as_text=True)
+
+
+def test_an_invoice_of_one_station_says_its_part_of_an_order_two_stations_sold(client, world, api_token, auth):
+    """An order of two stations' goods is invoiced by each station for its own part: each invoice's page
+    says that part (its goods and its parcel's shipping) beside the order's total, the two parts adding up
+    to it, so the buyer reading both does not take the order's total as each one's."""
+    w, now = world, now_utc()
+    other_eggs = make_product(name="草鸡蛋", price_fen=4500, stock=50, station=w["other_op"].station)
+    commit()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 2), (other_eggs, 1)], now)
+    commit()
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(w["buyer"]), json=DETAILS)
+    assert r.status_code == 201, r.json
+    parts = {item["station_id"]: item["id"] for item in r.json["items"]}
+    auth.login(w["buyer"])
+    shown = {}
+    for station, goods_fen in ((w["station"], 12000), (w["other_op"].station, 4500)):
+        page = client.get(f"/invoices/{parts[station.id]}").get_data(as_text=True)
+        cell = re.search(r'class="invoice-station-part">¥([0-9,.]+)<', page)
+        assert cell, page
+        shown[station.id] = round(float(cell.group(1).replace(",", "")) * 100)
+        [shipment] = [s for s in order.shipments if s.station_id == station.id]
+        assert shown[station.id] == goods_fen + shipment.shipping_fen
+    assert sum(shown.values()) == order.total_fen
