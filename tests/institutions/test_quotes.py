@@ -414,7 +414,8 @@ def test_the_station_s_answer_refused_before_its_confirmation_keeps_what_was_typ
     # typed with three decimals or as words: said as an amount of at most two decimals, not as out of range
     for typed in ("15.555", "十五元"):
         r = station.post(url + "/answer", data={**answer, "unit_price": typed})
-        assert r.status_code == 422 and "单价须为 0.01 元到 1000 万元之间的金额，最多两位小数" in r.get_data(as_text=True)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and "单价须为 0.01 元到 1000 万元之间的金额，最多两位小数" in page
     r = station.post(url + "/answer", data={**answer, "unit_price": "52", "valid_until": requested_day(120)})
     assert r.status_code == 422 and "报价有效期须为今天起 90 天内" in r.get_data(as_text=True)
     assert 'value="52"' in r.get_data(as_text=True)
