@@ -77,6 +77,11 @@ BAD = [
     ("not a date", {"best_before_date": "2026-02-30"}, 422, "validation_error"),
     ("unknown producer", {"producer_id": 999999}, 422, "producer_not_found"),
     ("purchase without household", {"purchase_price_fen": 300}, 422, "purchase_needs_household"),
+    # a JSON boolean is no number: `true` received a lot of 1 unit, and named household or producer 1
+    ("quantity as a boolean", {"quantity": True}, 422, "validation_error"),
+    ("household as a boolean", {"household_id": True}, 422, "validation_error"),
+    ("producer as a boolean", {"producer_id": True}, 422, "validation_error"),
+    ("price as a boolean", {"purchase_price_fen": True}, 422, "validation_error"),
 ]
 
 
