@@ -585,3 +585,41 @@ def test_the_quote_form_names_each_products_village(app, db):
     page = client.get(f"/organisations/{organisation.id}/quote-requests").get_data(as_text=True)
     for product in (first, second):
         assert f'<option value="{product.id}">三江腌菜500克 · {product.village.name} · ¥18.80 / ' in page
+
+
+def test_a_boolean_is_no_quantity_price_or_id_in_the_api(client, db, api_token):
+    """`true` is a JSON boolean, not 1: a quote request of `true` bags, an answer at `true` fen for `true`
+    days, a purchase line of `true` units were each saved as 1; now 422 validation_error, nothing saved."""
+    s = _setup(client, api_token)
+    quotes_before = _db.session.scalar(sa.select(sa.func.count(QuoteRequest.id)))
+    base = {"organisation_id": s["organisation"].id, "product_id": s["rice"].id, "quantity": 8}
+    for field in ("quantity", "product_id", "organisation_id"):
+        r = client.post(
+            "/api/v1/quote-requests", headers=s["b"], json={**base, field: True, "needed_by": requested_day(9)}
+        )
+        assert r.status_code == 422 and r.json["error"]["code"] == "validation_error", (field, r.json)
+        assert field in r.json["error"]["fields"]
+    assert _db.session.scalar(sa.select(sa.func.count(QuoteRequest.id))) == quotes_before
+    q = ask_quote(client, s)
+    answer = {"quantity": 8, "unit_price_fen": 5200, "lead_days": 3, "valid_until": requested_day(5)}
+    for field in ("quantity", "unit_price_fen", "lead_days"):
+        r = client.post(
+            f"/api/v1/quote-requests/{q['id']}/answer",
+            headers=api_token(s["operator"]),
+            json={**answer, field: True},
+        )
+        assert r.status_code == 422 and field in r.json["error"]["fields"], (field, r.json)
+    assert _db.session.scalar(sa.select(QuoteRequest.status).where(QuoteRequest.id == q["id"])) == "open"
+    r = client.post(
+        "/api/v1/purchases",
+        headers=s["b"],
+        json={
+            "organisation_id": s["organisation"].id,
+            "delivery": "pickup",
+            "pickup_station_id": s["station"].id,
+            "requested_date": requested_day(10),
+            "payment_method": "station_cash",
+            "items": [{"product_id": s["rice"].id, "quantity": True}],
+        },
+    )
+    assert r.status_code == 422 and r.json["error"]["code"] == "validation_error", r.json
