@@ -10,6 +10,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from institutions.labels import KIND_LABELS, PAYMENT_LABELS, ROLE_LABELS
 from institutions.services.organisations import LIMITS
+from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm
 
 
@@ -55,7 +56,7 @@ class PurchaseForm(ShopForm):
     )
     pickup_station_id = SelectField(
         _l("自提站点"),
-        coerce=int,
+        coerce=coerce_id,
         choices=[],
         validate_choice=False,
         description=_l("配送方式选“到服务站自提”时才用；送货到单位时不用管"),
@@ -86,7 +87,8 @@ class RejectForm(ShopForm):
 
 
 class QuoteRequestForm(ShopForm):
-    product_id = SelectField(_l("商品"), coerce=int, choices=[], validate_choice=False)
+    #: coerce_id: a typed id past BIGINT or in Unicode digits is a form error, not a database overflow
+    product_id = SelectField(_l("商品"), coerce=coerce_id, choices=[], validate_choice=False)
     quantity = IntegerField(_l("数量"), validators=[InputRequired(), NumberRange(min=1, max=999)])
     needed_by = DayField(_l("希望送达日期"), validators=[InputRequired()])
     note = StringField(_l("备注"), validators=[Optional(), Length(max=200)])

@@ -316,6 +316,46 @@ def test_unicode_digits_and_huge_ids_in_county_forms_are_form_errors(client, aut
     assert _count(db, BenefitLink) == links
 
 
+@pytest.mark.parametrize("value", [str(2**63), "99999999999999999999", "٣", "-1"])
+def test_huge_or_unicode_ids_in_an_organisations_forms_are_form_errors(client, auth, db, value):
+    """Found by fuzzing the forms: the quote request's product and the purchase's pickup station were coerced
+    with int(), so 2**63 reached the database (SQLite: OverflowError, a 500) and "٣" read as 3."""
+    from institutions.models import Purchase, QuoteRequest
+    from tests.institutions.factories import make_organisation
+
+    buyer = make_user()
+    organisation = make_organisation(members={"buyer": buyer})
+    station = make_station()
+    product = make_product(station=station)
+    commit()
+    auth.login(buyer)
+    quotes, drafts = _count(db, QuoteRequest), _count(db, Purchase)
+    response = client.post(
+        f"/organisations/{organisation.id}/quote-requests",
+        data={
+            "product_id": value,
+            "quantity": "1",
+            "needed_by": (date.today() + timedelta(days=5)).isoformat(),
+            "form_token": new_form_token(),
+        },
+    )
+    assert response.status_code in (409, 422), response.status_code
+    response = client.post(
+        f"/organisations/{organisation.id}/purchases/new",
+        data={
+            "delivery": "pickup",
+            "pickup_station_id": value,
+            "requested_date": (date.today() + timedelta(days=5)).isoformat(),
+            "payment_method": "station_cash",
+            "product_id": str(product.id),
+            "quantity": "1",
+            "form_token": new_form_token(),
+        },
+    )
+    assert response.status_code in (409, 422), response.status_code
+    assert (_count(db, QuoteRequest), _count(db, Purchase)) == (quotes, drafts)
+
+
 @pytest.mark.parametrize(
     "args",
     ["page=²", "page=99999999999999999999", "category=²", "category=99999999999999999999", "village=²", "page=-1"],
