@@ -42,6 +42,7 @@ MESSAGES = {
     "already_shipped": N_("商品已发出，不能取消；请在收货后申请退款"),
     "bank_transfer_institutional_only": N_("对公转账只用于单位审批通过的采购单"),
     "bad_signature": N_("支付通知的签名无效或缺失"),
+    "bad_event": N_("支付通知的内容无法识别"),
     "card_payments_off": N_("暂不支持在线支付"),
     "cart_full": N_("购物车已满"),
     "cart_over_stock": N_("「%(name)s」库存仅剩 %(available)s，请减少数量"),

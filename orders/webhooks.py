@@ -1,7 +1,8 @@
 """Payment endpoints of the JSON API (added to shop.api's blueprint).
 
 POST /api/v1/payments/stripe/webhook — no login, no CSRF (the api blueprint is exempt), raw body.
-The signature is verified by the provider; a forged or missing one is a 400 and changes nothing.
+The signature is verified by the provider; a forged or missing one (or a header that is not ASCII) is a 400
+and changes nothing, and so is a signed body that is not a Stripe event (400 `bad_event`).
 The event is only a trigger: the PaymentIntent is re-fetched (before any lock is taken) and its
 amount and currency compared with the payment. The event id is stored in the same transaction as
 its effect, so a duplicate does nothing, and a late `payment_failed` after `succeeded` changes
@@ -20,7 +21,14 @@ import logging
 from flask import request
 
 from orders.api import OrderOut, one_order_out, order_for_output, own_order
-from orders.providers import InvalidSignature, ProviderError, ProviderUnavailable, card_payments_enabled, get_provider
+from orders.providers import (
+    InvalidEvent,
+    InvalidSignature,
+    ProviderError,
+    ProviderUnavailable,
+    card_payments_enabled,
+    get_provider,
+)
 from orders.services.payments import current_payment, handle_provider_event, start_payment
 from shop.api import api_user, endpoint, ok
 from shop.db import commit
@@ -33,6 +41,13 @@ log = logging.getLogger(__name__)
 class BadSignature(DomainError):
     status = 400
     code = "bad_signature"
+
+
+class BadEvent(DomainError):
+    """A signed body that is not a Stripe event (orders.providers.stripe.parse_event): refused, nothing stored."""
+
+    status = 400
+    code = "bad_event"
 
 
 class ProviderUnavailableError(ServiceUnavailable):
@@ -79,6 +94,8 @@ def stripe_webhook():
         event = provider.parse_event(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
     except InvalidSignature:
         raise BadSignature("bad_signature") from None
+    except InvalidEvent:
+        raise BadEvent("bad_event") from None
     intent = None
     if event.type.startswith("payment_intent.") and event.object_id:
         try:

@@ -12,6 +12,7 @@ from flask import current_app
 
 from orders.providers.base import (  # noqa: F401  (the providers' vocabulary, imported from here by callers)
     Intent,
+    InvalidEvent,
     InvalidSignature,
     PaymentDeclined,
     PaymentProvider,

@@ -23,6 +23,11 @@ class InvalidSignature(Exception):
     """A webhook whose signature does not verify."""
 
 
+class InvalidEvent(Exception):
+    """A webhook whose signature verifies but whose body is not an event (not a JSON object with an id, a type
+    and data.object)."""
+
+
 @dataclass(frozen=True)
 class Intent:
     id: str

@@ -14,6 +14,7 @@ a retry after a lost response returns Stripe's first result instead of acting tw
 
 from __future__ import annotations
 
+import json
 import threading
 
 import requests
@@ -22,6 +23,7 @@ from flask_babel import gettext as _
 
 from orders.providers.base import (
     Intent,
+    InvalidEvent,
     InvalidSignature,
     PaymentDeclined,
     PaymentProvider,
@@ -170,12 +172,32 @@ class StripeProvider(PaymentProvider):
         return RefundResult(id=refund.id, status=refund.status)
 
     def parse_event(self, payload: bytes, signature: str | None) -> WebhookEvent:
+        """The event of a webhook body, once its signature verifies (`stripe.WebhookSignature.verify_header`).
+
+        Refused with `InvalidSignature`: no secret, no header, a header that does not verify, and a header that is
+        not ASCII (Stripe's is `t=<digits>,v1=<hex>`; the library compares with `hmac.compare_digest`, which raises
+        TypeError on non-ASCII text, so anyone could make a 500 by sending one). Refused with `InvalidEvent`: a body
+        that verifies but is not a Stripe event — not a JSON object, or without an `id` and `type` string and a
+        `data.object` object (the library's event builder crashes on those)."""
         secret = self.config.get("STRIPE_WEBHOOK_SECRET")
         if not secret or not signature:
             raise InvalidSignature("missing signature or secret")
+        if not signature.isascii():
+            raise InvalidSignature("signature header is not ASCII")
         try:
-            event = stripe.Webhook.construct_event(payload, signature, secret)
+            stripe.WebhookSignature.verify_header(payload, signature, secret, stripe.Webhook.DEFAULT_TOLERANCE)
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise InvalidSignature(str(exc)) from exc
-        obj = event.data.object
-        return WebhookEvent(id=event.id, type=event.type, object_id=str(getattr(obj, "id", "") or ""))
+        try:
+            values = json.loads(payload)
+        except ValueError as exc:
+            raise InvalidEvent("body is not JSON") from exc
+        data = values.get("data") if isinstance(values, dict) else None
+        obj = data.get("object") if isinstance(data, dict) else None
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(values.get("id"), str)
+            or not isinstance(values.get("type"), str)
+        ):
+            raise InvalidEvent("body is not a Stripe event")
+        return WebhookEvent(id=values["id"], type=values["type"], object_id=str(obj.get("id") or ""))

@@ -3,6 +3,7 @@ signatures, amount checks, out-of-order events, cancel with refund, late payment
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -122,6 +123,52 @@ def test_forged_or_missing_signature_is_400_and_changes_nothing(client, db, now,
         headers = {"Stripe-Signature": sig}
     res = client.post(WEBHOOK, data=body, headers={**headers, "Content-Type": "application/json"})
     assert res.status_code == 400 and res.json["error"]["code"] == "bad_signature"
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == OrderStatus.PENDING
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StripeEvent)) == 0
+
+
+@pytest.mark.parametrize("signature", ["t=12,v1=é", "t=1,v1=" + "é" * 64])
+def test_non_ascii_signature_header_is_400_not_a_500(client, db, now, fake_stripe, signature):
+    """Found by fuzzing: the library compares signatures with hmac.compare_digest, which raises TypeError on
+    non-ASCII text; an unsigned caller could make a 500 with one header."""
+    order, payment, _ = card_order(db, now, fake_stripe)
+    commit()
+    body = event_payload("evt_unicode", "payment_intent.succeeded", payment.provider_ref)
+    res = client.post(
+        WEBHOOK,
+        data=json.dumps(body).encode(),
+        headers={"Stripe-Signature": signature.encode("utf-8").decode("latin-1"), "Content-Type": "application/json"},
+    )
+    assert res.status_code == 400 and res.json["error"]["code"] == "bad_signature"
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == OrderStatus.PENDING
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StripeEvent)) == 0
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        None,
+        "evt",
+        5,
+        {"id": "evt_x", "object": "event", "type": "payment_intent.succeeded"},
+        {"id": "evt_x", "object": "event", "type": "payment_intent.succeeded", "data": None},
+        {"id": "evt_x", "object": "event", "type": "payment_intent.succeeded", "data": {"object": "pi"}},
+        {"id": 5, "object": "event", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi"}}},
+        {"object": "event", "type": "charge.refunded", "data": {"object": {}}},
+    ],
+)
+def test_signed_body_that_is_not_an_event_is_400_and_changes_nothing(client, db, now, fake_stripe, payload):
+    """Found by fuzzing: a body with a valid signature but not an event object (an array, no data, no id) crashed
+    the library's event builder (500); it is a 400 bad_event and nothing is stored."""
+    order, payment, _ = card_order(db, now, fake_stripe)
+    commit()
+    body, sig = signed(payload)
+    res = client.post(WEBHOOK, data=body, headers={"Stripe-Signature": sig, "Content-Type": "application/json"})
+    assert res.status_code == 400 and res.json["error"]["code"] == "bad_event"
+    assert res.json["error"]["message"]
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == OrderStatus.PENDING
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StripeEvent)) == 0
