@@ -16,8 +16,8 @@ from invoices.models import Invoice
 from invoices.services import invoices as svc
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.args import MAX_ID
-from shop.auth.models import Role
-from shop.errors import NotFound
+from shop.auth.permissions import can_manage_station
+from shop.errors import Forbidden, NotFound
 from shop.money import MAX_FEN
 from shop.timeutil import now_utc
 
@@ -258,7 +258,12 @@ def _record_issued(invoice_id: int, query: IssueQuery, record, *, status: int = 
 
 
 class StationInvoicesQuery(QuerySchema):
-    station_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="admins only: the station")
+    station_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="the station (an admin's choice); an operator's own by default, another station is a 403",
+    )
 
 
 @endpoint(
@@ -271,6 +276,8 @@ class StationInvoicesQuery(QuerySchema):
 )
 def station_invoices(query: StationInvoicesQuery):
     user = api_user()
-    station_id = query.station_id if user.role == Role.ADMIN and query.station_id else user.station_id
+    station_id = query.station_id or user.station_id
+    if station_id is not None and not can_manage_station(user, station_id):
+        raise Forbidden("not_your_station")  # another station's invoices: refused, not replaced by the caller's own
     items = svc.station_invoices(station_id) if station_id else []
     return ok(InvoiceListOut(items=[invoice_out(i) for i in items]))

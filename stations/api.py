@@ -141,7 +141,8 @@ class ProductCreateBody(Schema):
     harvest_date: ApiDate | None = None
     lot_note: str = Field(default="", max_length=200)
     households: list[BenefitIn] = Field(default_factory=list, max_length=100)
-    #: Only for an admin (an operator always lists for its own station).
+    #: The station to list for: an admin names it; an operator may leave it out (its own station) and
+    #: naming another station is a 403 not_your_station.
     station_id: ApiId | None = None
 
 
@@ -475,7 +476,8 @@ def _benefit(body: ProductCreateBody) -> list[tuple[int, int]]:
 def create_station_product(body: ProductCreateBody):
     """Create a product for a household (代卖); it waits for county approval."""
     user = api_user()
-    station_id = body.station_id if user.role == Role.ADMIN else user.station_id
+    # an operator lists for its own station: naming another one is refused (403), not silently replaced
+    station_id = body.station_id or user.station_id
     if station_id is None:
         raise ValidationError("station_id_required", fields={"station_id": "required"})
     if not can_manage_station(user, station_id):

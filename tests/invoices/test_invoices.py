@@ -424,6 +424,11 @@ def test_nobody_else_reaches_an_order_or_an_invoice(client, world, api_token):
     assert client.get(f"/api/v1/invoices/{invoice['id']}/file", headers=api_token(w["county"])).status_code == 200
     assert client.get("/api/v1/invoices/999999", headers=b).status_code == 404
     assert client.get("/api/v1/station/invoices", headers=api_token(w["other_op"])).json["items"] == []
+    # another station's id in the query (found by fuzzing: it was ignored and the caller's own list returned)
+    other = client.get(f"/api/v1/station/invoices?station_id={w['station'].id}", headers=api_token(w["other_op"]))
+    assert other.status_code == 403 and other.json["error"]["code"] == "not_your_station"
+    own = client.get(f"/api/v1/station/invoices?station_id={w['station'].id}", headers=api_token(w["op"]))
+    assert own.status_code == 200 and [i["id"] for i in own.json["items"]] == [invoice["id"]]
 
 
 @pytest.mark.parametrize(

@@ -265,6 +265,19 @@ def test_api_refuses_a_weight_of_zero_grams_naming_the_field(db, world, client, 
     assert created.status_code == 201 and created.json["weight_g"] == 1
 
 
+def test_api_operator_naming_another_station_is_403_and_lists_nothing(db, world, client, api_token):
+    """Found by fuzzing with other users' ids: an operator's POST /products naming another station's id was
+    silently created at its own station (201); it is refused, and its own station's id is taken."""
+    before = row_count(db, Product)
+    body = {"household_id": world.a.h2.id, "name": "无花果干", "category_id": world.category.id, "price_fen": 2800}
+    headers = api_token(world.a.operator)
+    response = client.post("/api/v1/products", headers=headers, json={**body, "station_id": world.b.station.id})
+    assert response.status_code == 403 and response.json["error"]["code"] == "not_your_station"
+    assert row_count(db, Product) == before
+    response = client.post("/api/v1/products", headers=headers, json={**body, "station_id": world.a.station.id})
+    assert response.status_code == 201 and response.json["station_id"] == world.a.station.id
+
+
 def test_the_database_refuses_a_weight_of_zero_grams_too(db, world):
     product = world.a.product
     with pytest.raises(sa.exc.IntegrityError, match="weight_positive"):
