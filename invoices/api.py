@@ -72,7 +72,12 @@ class InvoiceOut(BaseModel):
     period_from: date | None
     period_to: date | None
     kind: KindName
-    status: Literal["requested", "issued"]
+    status: Literal["requested", "issued", "not_needed"] = Field(
+        description="requested (待开票): the station has still to issue it; issued (已开票): recorded by the "
+        "station; not_needed (无需开票): a request with nothing left to invoice, the station's part of its "
+        "orders refunded or canceled since it was asked (closed: issuing it is refused, 409 `invoice_not_needed`). "
+        "An invoice issued before a refund stays issued and asks for a red invoice (`red_due_fen`)"
+    )
     title: str
     tax_number: str
     number: str | None
@@ -91,6 +96,7 @@ class InvoiceListOut(BaseModel):
 
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:
+    state = svc.invoice_state(invoice)
     return InvoiceOut(
         id=invoice.id,
         station_id=invoice.station_id,
@@ -99,7 +105,7 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         period_from=invoice.period_from,
         period_to=invoice.period_to,
         kind=invoice.kind,
-        status=invoice.status,
+        status=state,
         title=invoice.title,
         tax_number=invoice.tax_number,
         number=invoice.number,
@@ -108,7 +114,7 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         file_format=invoice.file_format,
         red_of_id=invoice.red_of_id,
         red_due_fen=svc.red_due_fen(invoice),
-        available_fen=svc.invoice_available_fen(invoice) if invoice.status == "requested" else 0,
+        available_fen=svc.invoice_available_fen(invoice) if state == "requested" else 0,
         orders=[InvoiceOrderOut(order_code=link.order.code, amount_fen=link.amount_fen) for link in invoice.orders],
         created_at=invoice.created_at,
     )
@@ -272,7 +278,8 @@ class StationInvoicesQuery(QuerySchema):
     response=InvoiceListOut,
     roles=("operator",),
     tags=STATION_TAGS,
-    summary="The station's invoice requests waiting (待开票) first, then its issued invoices with any red invoice due",
+    summary="The station's invoice requests waiting (待开票) first, then its issued invoices with any red invoice due "
+    "and its requests with nothing left to invoice (not_needed, 无需开票)",
 )
 def station_invoices(query: StationInvoicesQuery):
     user = api_user()

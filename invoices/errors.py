@@ -21,6 +21,7 @@ MESSAGES = {
     "invoice_kind_required": N_("请选择发票类型"),
     "invoice_not_found": N_("发票不存在"),
     "invoice_number_taken": N_("该发票号码已登记"),
+    "invoice_not_needed": N_("无需开票：该站点的部分已全部退款或取消"),
     "invoice_not_issued": N_("只能对已开具的蓝字发票开红字发票"),
     "invoice_order_not_invoiceable": N_("订单已取消或已过期，不能开票"),
     "invoice_red_exceeds": N_("红字发票金额须为负数，且绝对值不超过原发票尚未冲红的金额 %(available)s"),

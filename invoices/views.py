@@ -38,9 +38,16 @@ def _order_invoice_state(order) -> str | None:
     return svc.order_invoice_state(order)
 
 
+@bp.app_template_global("invoice_state")
+def _invoice_state(invoice) -> str:
+    """An invoice's row and page: its stored status, or "not_needed" (无需开票) for a request whose part was
+    refunded (`svc.invoice_state`)."""
+    return svc.invoice_state(invoice)
+
+
 #: Labels for the templates, translated when shown (lazy), not on every page's render.
 INVOICE_KIND_LABELS = {InvoiceKind.ORDINARY: _l("增值税普通发票"), InvoiceKind.SPECIAL: _l("增值税专用发票")}
-INVOICE_STATUS_LABELS = {"requested": _l("待开票"), "issued": _l("已开票")}
+INVOICE_STATUS_LABELS = {"requested": _l("待开票"), "issued": _l("已开票"), svc.NOT_NEEDED: _l("无需开票")}
 
 
 @bp.app_context_processor
@@ -146,11 +153,13 @@ def mine():
 @login_required
 def detail(invoice_id: int):
     invoice = svc.get_visible_invoice(invoice_id, current_user)
+    state = svc.invoice_state(invoice)
     return render_template(
         "invoices/detail.html",
         invoice=invoice,
+        state=state,
         may_issue=svc.may_issue(invoice, current_user),
-        available_fen=svc.invoice_available_fen(invoice) if invoice.status == "requested" else 0,
+        available_fen=svc.invoice_available_fen(invoice) if state == "requested" else 0,
         station_parts=svc.station_parts_fen(invoice),
         red_due_fen=svc.red_due_fen(invoice),
         net_fen=svc.net_amount_fen(invoice) if invoice.status == "issued" and invoice.red_of_id is None else None,
@@ -236,5 +245,5 @@ def station_list():
         "invoices/station.html",
         invoices=invoices,
         red_due={i.id: svc.red_due_fen(i) for i in invoices},
-        available={i.id: svc.invoice_available_fen(i) for i in invoices if i.status == "requested"},
+        available={i.id: svc.invoice_available_fen(i) for i in invoices if svc.invoice_state(i) == "requested"},
     )

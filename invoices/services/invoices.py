@@ -17,6 +17,11 @@ paid minus refunds and the period's total never exceeds the sum of its orders. A
 invoicing leaves an order invoiced above its money: its invoices show `red_due_fen` until the station
 records the red invoice against the original.
 
+A request's state is computed too (`invoice_state`): 待开票 (`requested`) while `request_due_fen` (the
+station's part now less what it invoiced) is above 0; 无需开票 (`not_needed`) once it is 0 — the station's
+part refunded or canceled after the request (a recall's one-step refund, its lines refunded): no issue
+form, out of the station's to-do, issuing refused (409 `invoice_not_needed`). 已开票 (`issued`) is stored.
+
 Who sees an invoice: whoever asked for it, the members of its organisation with rights (buyers,
 approvers, managers — not viewers), the issuing station's operators, the county office and admins;
 anyone else gets a 404.
@@ -57,6 +62,8 @@ NUMBER_RE = re.compile(r"^[0-9]{8,20}$")
 ACCOUNT_RE = re.compile(r"^[0-9 -]{4,40}$")
 MAX_PERIOD_DAYS = 366
 MAX_LIST = 200
+#: A request with nothing left to invoice (`invoice_state`): shown, never stored.
+NOT_NEEDED = "not_needed"
 
 
 # --- the buyer's details ---------------------------------------------------------------------------
@@ -350,6 +357,31 @@ def invoice_available_fen(invoice: Invoice) -> int:
     return sum(available_fen(link.order, invoice.station_id) for link in invoice.orders)
 
 
+def request_due_fen(invoice: Invoice) -> int:
+    """What a request still has to invoice, paid or not: over its orders, the station's part now
+    (`station_due_fen`, what its shipments are still due, as `station_parts_fen` shows) less what the
+    station invoiced of the order already; nothing for a canceled or expired order. 0 once the station's
+    part was refunded or canceled (a recall's one-step refund, a refund of its lines): the request is
+    then closed, `NOT_NEEDED`."""
+    due = 0
+    for link in invoice.orders:
+        if link.order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
+            continue
+        due += max(0, station_due_fen(link.order, invoice.station_id) - invoiced_fen(link.order_id, invoice.station_id))
+    return due
+
+
+def invoice_state(invoice: Invoice) -> str:
+    """The state pages and API show: the stored status, except a request (待开票) with nothing left to
+    invoice (`request_due_fen` is 0: its part was refunded), which reads `NOT_NEEDED` (无需开票) — no issue
+    form, out of the station's to-do, refused if issued (409 `invoice_not_needed`). Computed, never stored:
+    a request whose part is only made smaller stays 待开票 for the smaller amount; an invoice issued before
+    a refund keeps its red-invoice path (`red_due_fen`)."""
+    if invoice.status == InvoiceStatus.REQUESTED and request_due_fen(invoice) == 0:
+        return NOT_NEEDED
+    return invoice.status
+
+
 # --- asking ----------------------------------------------------------------------------------------------
 
 
@@ -590,6 +622,8 @@ def issue_invoice(invoice: Invoice, data: IssuedData, upload, *, actor, now: dat
         raise Forbidden("invoice_station_only")
     if invoice.status != InvoiceStatus.REQUESTED:
         raise Conflict("invoice_already_issued")
+    if invoice_state(invoice) == NOT_NEEDED:
+        raise Conflict("invoice_not_needed")
     amount = data.amount_fen
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_FEN:
         raise ValidationError("invoice_invalid_amount", fields={"amount_fen": "invalid"})
@@ -602,6 +636,8 @@ def issue_invoice(invoice: Invoice, data: IssuedData, upload, *, actor, now: dat
     ).one()
     if invoice.status != InvoiceStatus.REQUESTED:  # issued meanwhile
         raise Conflict("invoice_already_issued")
+    if invoice_state(invoice) == NOT_NEEDED:  # its part refunded meanwhile
+        raise Conflict("invoice_not_needed")
     left = {link.order_id: available_fen(orders[link.order_id], invoice.station_id) for link in invoice.orders}
     if amount > sum(left.values()):
         raise Conflict("invoice_exceeds_paid", available=format_yuan(sum(left.values())))
@@ -731,15 +767,15 @@ def invoices_of(user) -> list[Invoice]:
 
 
 def station_invoices(station_id: int) -> list[Invoice]:
-    """A station's requests waiting first, then its issued invoices, newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Invoice)
-            .where(Invoice.station_id == station_id)
-            .order_by(sa.case((Invoice.status == InvoiceStatus.REQUESTED, 0), else_=1), Invoice.id.desc())
-            .limit(MAX_LIST)
-        )
+    """A station's requests waiting first (its to-do), then its issued invoices and the requests with
+    nothing left to invoice (`NOT_NEEDED`), newest first."""
+    rows = db.session.scalars(
+        sa.select(Invoice)
+        .where(Invoice.station_id == station_id)
+        .order_by(sa.case((Invoice.status == InvoiceStatus.REQUESTED, 0), else_=1), Invoice.id.desc())
+        .limit(MAX_LIST)
     )
+    return sorted(rows, key=lambda i: invoice_state(i) != InvoiceStatus.REQUESTED)  # stable: newest first kept
 
 
 def reds_of(invoice: Invoice) -> list[Invoice]:
@@ -747,16 +783,18 @@ def reds_of(invoice: Invoice) -> list[Invoice]:
 
 
 def order_invoice_state(order: Order) -> str | None:
-    """ "requested" (待开票) while a request of the order waits, "issued" once invoiced, else None."""
-    statuses = set(
-        db.session.scalars(
-            sa.select(Invoice.status)
+    """ "requested" (待开票) while a request of the order waits, "issued" once invoiced, "not_needed"
+    (无需开票) when its only requests have nothing left to invoice (`invoice_state`: the stations' parts
+    were refunded), else None."""
+    states = {
+        invoice_state(invoice)
+        for invoice in db.session.scalars(
+            sa.select(Invoice)
             .join(InvoiceOrder, InvoiceOrder.invoice_id == Invoice.id)
             .where(InvoiceOrder.order_id == order.id, Invoice.red_of_id.is_(None))
         )
-    )
-    if InvoiceStatus.REQUESTED in statuses:
-        return InvoiceStatus.REQUESTED
-    if InvoiceStatus.ISSUED in statuses:
-        return InvoiceStatus.ISSUED
+    }
+    for state in (InvoiceStatus.REQUESTED, InvoiceStatus.ISSUED, NOT_NEEDED):
+        if state in states:
+            return state
     return None

@@ -689,3 +689,97 @@ def test_an_invoice_of_one_station_says_its_part_of_an_order_two_stations_sold(c
         [shipment] = [s for s in order.shipments if s.station_id == station.id]
         assert shown[station.id] == goods_fen + shipment.shipping_fen
     assert sum(shown.values()) == order.total_fen
+
+
+def _refund_station_lines(order, station, actor, now) -> None:
+    """The station gives back every line it sold in the order (as when it cannot supply them): its
+    parcel left without open lines is canceled and its shipping goes back too."""
+    for line in [ln for ln in order.lines if ln.product.station_id == station.id]:
+        payments.refund_line(line, actor=actor, now=now, reason="缺货")
+    commit()
+
+
+def test_a_request_whose_stations_part_was_refunded_reads_nothing_to_invoice(client, world, api_token, auth):
+    """An order of two stations asks both for an invoice; one station's part is then refunded in full: its
+    request reads 无需开票 (not_needed) on its list and page (no issue form, out of its to-do), to the buyer
+    and in the API, and issuing it is refused; the other station's request still waits (待开票)."""
+    w, now = world, now_utc()
+    other_eggs = make_product(name="草鸡蛋", price_fen=4500, stock=50, station=w["other_op"].station)
+    commit()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 2), (other_eggs, 1)], now)
+    commit()
+    b, op = api_token(w["buyer"]), api_token(w["op"])
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS)
+    assert r.status_code == 201, r.json
+    ids = {item["station_id"]: item["id"] for item in r.json["items"]}
+    mine, other = ids[w["station"].id], ids[w["other_op"].station.id]
+    _refund_station_lines(order, w["station"], w["op"], now)
+    # the API: closed, nothing available; the other station's request still waits
+    out = client.get(f"/api/v1/invoices/{mine}", headers=b).json
+    assert (out["status"], out["available_fen"]) == ("not_needed", 0)
+    assert client.get(f"/api/v1/invoices/{other}", headers=b).json["status"] == "requested"
+    listed = client.get("/api/v1/station/invoices", headers=op).json["items"]
+    assert [(i["id"], i["status"]) for i in listed] == [(mine, "not_needed")]
+    # issuing it is refused, nothing recorded
+    r = _issue(client, op, mine, number="04400000091", amount_fen=1)
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_not_needed"
+    assert _state(mine) == ("requested", None, None, "", [0]) and _audits("invoice.issue") == 0
+    # the station's pages: 无需开票, no amount to do, no issue form; the form posted anyway is refused
+    auth.login(w["op"])
+    page = client.get("/station/invoices").get_data(as_text=True)
+    row = re.search(rf'<tr class="invoice-row" data-invoice="{mine}".*?</tr>', page, re.S).group(0)
+    assert "无需开票" in row and "待开票" not in row and "可开票金额" not in row
+    page = client.get(f"/invoices/{mine}").get_data(as_text=True)
+    assert "无需开票" in page and "登记已开具的发票" not in page and 'id="issue-invoice"' not in page
+    form = {"number": "04400000092", "issued_on": local_date(now).isoformat(), "amount": "1.00", "confirm": "1"}
+    r = client.post(
+        f"/invoices/{mine}/issue",
+        data={**form, "file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "无需开票：该站点的部分已全部退款或取消" in r.get_data(as_text=True)
+    assert _state(mine)[:2] == ("requested", None)
+    auth.logout()
+    # the buyer: 无需开票 for this station's request, 待开票 for the other's
+    auth.login(w["buyer"])
+    page = client.get("/invoices").get_data(as_text=True)
+    row = re.search(rf'<tr class="invoice-row" data-invoice="{mine}".*?</tr>', page, re.S).group(0)
+    assert "无需开票" in row
+    assert "无需开票" in client.get(f"/invoices/{mine}").get_data(as_text=True)
+    assert "待开票" in client.get(f"/invoices/{other}").get_data(as_text=True)
+
+
+def test_an_orders_page_says_nothing_to_invoice_once_its_station_refunded_it(client, world, api_token, auth):
+    """A one-station order invoice asked for, then every line refunded: the buyer's order page and its
+    invoice page say 无需开票, never 待开票."""
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1), (w["eggs"], 1)], now)
+    commit()
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(w["buyer"]), json=DETAILS)
+    assert r.status_code == 201, r.json
+    _refund_station_lines(order, w["station"], w["op"], now)
+    auth.login(w["buyer"])
+    for url in (f"/orders/{order.code}", f"/orders/{order.code}/invoice"):
+        page = client.get(url).get_data(as_text=True)
+        assert "无需开票" in page and "待开票" not in page, url
+
+
+def test_a_request_whose_part_was_partly_refunded_still_waits_for_the_smaller_amount(client, world, api_token, auth):
+    """A refund that makes the station's part smaller but not nothing leaves the request 待开票, its
+    amount available the smaller one, its issue form offered."""
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1), (w["eggs"], 1)], now)
+    commit()
+    b, op = api_token(w["buyer"]), api_token(w["op"])
+    [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
+    eggs_line = next(line for line in order.lines if line.product_id == w["eggs"].id)
+    payments.refund_line(eggs_line, actor=w["op"], now=now, reason="缺货")
+    commit()
+    out = client.get(f"/api/v1/invoices/{invoice['id']}", headers=b).json
+    assert (out["status"], out["available_fen"]) == ("requested", order.total_fen - 4500)
+    auth.login(w["op"])
+    page = client.get(f"/invoices/{invoice['id']}").get_data(as_text=True)
+    assert "待开票" in page and "无需开票" not in page and "登记已开具的发票" in page
+    assert f"{(order.total_fen - 4500) / 100:.2f}" in page
+    assert _issue(client, op, invoice["id"], number="04400000093", amount_fen=order.total_fen - 4500).status_code == 200
