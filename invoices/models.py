@@ -20,6 +20,9 @@ class InvoiceKind(StrEnum):
 
 
 class InvoiceStatus(StrEnum):
+    """What is stored. Pages and API read a request through `invoices.services.invoices.invoice_state`:
+    one whose station's part was refunded or canceled in full shows "not_needed" (无需开票), computed."""
+
     REQUESTED = "requested"  # 待开票
     ISSUED = "issued"  # the station recorded the invoice it issued
 

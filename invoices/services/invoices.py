@@ -17,10 +17,12 @@ paid minus refunds and the period's total never exceeds the sum of its orders. A
 invoicing leaves an order invoiced above its money: its invoices show `red_due_fen` until the station
 records the red invoice against the original.
 
-A request's state is computed too (`invoice_state`): 待开票 (`requested`) while `request_due_fen` (the
-station's part now less what it invoiced) is above 0; 无需开票 (`not_needed`) once it is 0 — the station's
-part refunded or canceled after the request (a recall's one-step refund, its lines refunded): no issue
-form, out of the station's to-do, issuing refused (409 `invoice_not_needed`). 已开票 (`issued`) is stored.
+A request's state is computed too (`invoice_state`), never stored (no migration): 待开票 (`requested`)
+while `request_due_fen` (the station's part of its orders now, `station_parts_fen`) is above 0; 无需开票
+(`not_needed`) once it is 0 — the station's part refunded or canceled after the request (a recall's
+one-step refund, its lines refunded, the order canceled): no issue form, out of the station's to-do,
+issuing refused (409 `invoice_not_needed`). A part made only smaller stays 待开票 for the smaller amount.
+已开票 (`issued`) is stored; an invoice issued before a refund keeps its red-invoice path.
 
 Who sees an invoice: whoever asked for it, the members of its organisation with rights (buyers,
 approvers, managers — not viewers), the issuing station's operators, the county office and admins;
@@ -358,17 +360,16 @@ def invoice_available_fen(invoice: Invoice) -> int:
 
 
 def request_due_fen(invoice: Invoice) -> int:
-    """What a request still has to invoice, paid or not: over its orders, the station's part now
-    (`station_due_fen`, what its shipments are still due, as `station_parts_fen` shows) less what the
-    station invoiced of the order already; nothing for a canceled or expired order. 0 once the station's
-    part was refunded or canceled (a recall's one-step refund, a refund of its lines): the request is
-    then closed, `NOT_NEEDED`."""
-    due = 0
-    for link in invoice.orders:
-        if link.order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
-            continue
-        due += max(0, station_due_fen(link.order, invoice.station_id) - invoiced_fen(link.order_id, invoice.station_id))
-    return due
+    """What the request's orders still owe the station, paid or not (`station_parts_fen` summed: what its
+    shipments are still due; nothing for a canceled or expired order). 0 once the station's part was
+    refunded or canceled after the request (a recall's one-step refund, its lines refunded, the order
+    canceled): the request is then closed, `NOT_NEEDED`."""
+    parts = station_parts_fen(invoice)
+    return sum(
+        parts[link.order_id]
+        for link in invoice.orders
+        if link.order.status not in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
+    )
 
 
 def invoice_state(invoice: Invoice) -> str:
