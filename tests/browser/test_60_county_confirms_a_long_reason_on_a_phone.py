@@ -83,7 +83,10 @@ def test_a_long_reason_is_quoted_within_the_phone_screen(open_page, live_server,
     form.get_by_label(officer.t("批次码")).fill(lot_code)
     form.get_by_label(officer.t("召回原因")).fill(SAMPLE_NUMBER)
     officer.submit_and_wait(form.get_by_role("button", name=officer.t("召回该批次")).click)
-    expect(quoted).to_have_text(officer.t("召回原因：%(reason)s", reason=SAMPLE_NUMBER))
+    # the lot's goods and station first (the code was typed), then the reason
+    expect(quoted).to_have_count(2)
+    expect(quoted.last).to_have_text(officer.t("召回原因：%(reason)s", reason=SAMPLE_NUMBER))
+    _within_the_screen(officer, quoted.last)
     _within_the_screen(officer, page.locator(".confirm-step").get_by_role("link", name=officer.t("返回，不操作")))
     officer.step("a recall asked to confirm, the reason wrapped")
     officer.submit_and_wait(page.get_by_role("link", name=officer.t("返回，不操作")).click)
