@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import re
 import typing
 from dataclasses import dataclass, field
@@ -37,7 +38,13 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 class Schema(BaseModel):
-    """Base for request bodies: unknown fields are ignored, strings are stripped."""
+    """Base for request bodies: unknown fields are ignored, strings are stripped.
+
+    A JSON body is validated strictly, as JSON (`_validated(..., json_body=True)`): an `int` field takes a
+    JSON whole number only, never `true`, `1.5` or `"3"`; a `bool` field `true`/`false` only. Dates, enums
+    and literals are read from their JSON strings as usual. So a field is declared `int` (with its bounds),
+    never `StrictInt`: the rule is the body's, for every field of every body (docs/input-validation.md).
+    The text fields of a multipart upload are validated by the same model, laxly (form fields are text)."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
 
@@ -130,12 +137,21 @@ def _unstorable_text(value: Any, loc: str = "") -> dict[str, str]:
     return found
 
 
-def _validated(model: type[BaseModel], data: Any) -> BaseModel:
-    """`data` (a query string's, a form's or a JSON body's fields) as `model`, or a 422 naming the fields."""
+def _validated(model: type[BaseModel], data: Any, *, json_body: bool = False) -> BaseModel:
+    """`data` (a query string's, a form's or a JSON body's fields) as `model`, or a 422 naming the fields.
+
+    A query string's and a form's fields are text, so they are validated laxly ("3" is 3). A JSON body
+    (`json_body`) has types of its own and is validated strictly in pydantic's JSON mode: `true` or `"3"` for an
+    integer, `1` for a boolean is a 422 naming the field, not 1 or True. JSON mode, not `strict=True` on the
+    parsed dict: strict Python-mode validation would refuse ISO date strings and enum values, which JSON mode
+    reads as JSON carries them. The parsed body is serialised again rather than the raw request bytes read,
+    so pydantic validates exactly the value the depth and text checks above saw."""
     bad = _unstorable_text(data)
     if bad:
         raise ValidationError("validation_error", fields=bad)
     try:
+        if json_body:
+            return model.model_validate_json(json.dumps(data), strict=True)
         return model.model_validate(data)
     except PydanticValidationError as exc:
         raise ValidationError("validation_error", fields=_fields_from(exc)) from None
@@ -176,7 +192,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         raise ValidationError("json_too_deep", depth=MAX_JSON_DEPTH)
     if not isinstance(data, dict):
         raise ValidationError("invalid_json")
-    return _validated(model, data)
+    return _validated(model, data, json_body=True)
 
 
 def api_user():

@@ -22,16 +22,22 @@ strings include the extremes (`schemathesis.openapi.format("date", …)`).
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
+from catalog.models import Product
+from shop.api import ENDPOINTS
+from shop.args import MAX_ID
 from shop.db import commit
 from tests.factories import NOW, make_category, make_household, make_product, make_station, make_user
 from tests.orders.factories import make_order
@@ -393,3 +399,124 @@ def test_fuzz_hostile_values(app, cookieless, world, api_token):
                 cookieless, spec, path_template, method, operation, headers, values, max(4, EXAMPLES * 2), failures
             )
     assert not failures, "\n\n".join(failures)
+
+
+# --- JSON whole numbers: one strict rule for every body ------------------------------------------
+
+
+def _resolve(spec: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _integer_fields(spec: dict, schema: dict, depth: int = 0):
+    """(path, control) of every integer field of a request body schema: `path` the keys and list positions down
+    to it (`("items", 0, "quantity")`), `control` a whole number within its bounds. Nested objects and lists of
+    objects (or of a choice of objects) are walked, so a new body's fields are found without naming them."""
+    schema = _resolve(spec, schema)
+    for name, prop in schema.get("properties", {}).items():
+        choices = [_resolve(spec, p) for p in prop.get("anyOf", [prop])]
+        for choice in choices:
+            if choice.get("type") == "integer":
+                low = choice.get(
+                    "minimum", choice.get("exclusiveMinimum", 0) + 1 if "exclusiveMinimum" in choice else 1
+                )
+                yield (name,), max(low, 1) if choice.get("maximum", 1) >= 1 else low
+            elif depth < 4 and choice.get("type") == "array" and "items" in choice:
+                for item in _resolve(spec, choice["items"]).get("anyOf", [choice["items"]]):
+                    for path, control in _integer_fields(spec, item, depth + 1):
+                        yield (name, 0, *path), control
+            elif depth < 4 and "properties" in choice:
+                for path, control in _integer_fields(spec, choice, depth + 1):
+                    yield (name, *path), control
+
+
+def _body_with(path: tuple, value) -> dict | list:
+    if not path:
+        return value
+    head, *rest = path
+    return [_body_with(tuple(rest), value)] if head == 0 else {head: _body_with(tuple(rest), value)}
+
+
+def _names_field(fields: dict, path: tuple) -> bool:
+    """Whether the error's `fields` name the field at `path` (a choice of objects in a list adds the chosen
+    model's name to the location: `items.0.GoodsItemIn.quantity`)."""
+    head, last = str(path[0]), str(path[-1])
+    return any(key.split(".")[0] == head and key.split(".")[-1] == last for key in fields)
+
+
+def _row_counts(db) -> dict[str, int]:
+    return {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+
+
+def _real_path(path_template: str, operation: dict, world) -> str:
+    """The operation's path with the ids and codes of the world's rows (1 where it has none)."""
+    tag = (operation.get("tags") or ["catalog"])[0]
+
+    def value(match) -> str:
+        name = match.group(1)
+        found = world["codes"].get(tag) if name == "code" else world["ids"].get(name)
+        return str(found or 1)
+
+    return re.sub(r"\{([a-z_]+)\}", value, path_template)
+
+
+def _service_checked(operation_id: str) -> set[str]:
+    """The top-level body fields an operation declares `Any`: its service reads them with a rule and code of its
+    own (a review's `rating`: rating_out_of_range; a budget's `budget_fen`: invalid_budget), booleans included."""
+    spec = next(s for s in ENDPOINTS if s.name == operation_id)
+    return {name for name, f in spec.body.model_fields.items() if f.annotation is Any}
+
+
+def test_every_integer_body_field_takes_json_whole_numbers_only(client, world, api_token, db):
+    """Every integer field of every JSON body in the spec (nested ones too), sent `true`, `false`, `"3"` or `1.5`,
+    is a 422 validation_error naming that field, and nothing changes (the world's rows are named in the path, so
+    a body let through would act on them); the same body with a whole number within the field's bounds, sent to
+    ids no row has, passes the field's type check (the control). `{"price_fen": true}` was a product at 1 fen,
+    `{"household_id": true}` a benefit record for household 1. An admin calls (a host the host's own
+    operations), so every role gate lets the body through to validation."""
+    spec = client.get("/api/v1/openapi.json").json
+    admin = api_token(make_user(role="admin"))
+    host = api_token(world["users"]["host"])
+    roles = {s.name: s.roles for s in ENDPOINTS}
+    product = db.session.get(Product, world["ids"]["product_id"])
+    price, stock = product.price_fen, product.stock
+    fields: list[tuple[str, str, dict, str, str, tuple, int]] = []
+    for path_template, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content or operation["operationId"] in SKIP:
+                continue
+            real = _real_path(path_template, operation, world)
+            unknown = re.sub(
+                r"\{([a-z_]+)\}", lambda m: "ZZZZZZZZ" if m.group(1) == "code" else str(MAX_ID), path_template
+            )
+            own = _service_checked(operation["operationId"])
+            headers = host if "host" in roles[operation["operationId"]] else admin
+            for field_path, control in _integer_fields(spec, content["application/json"]["schema"]):
+                if field_path[0] in own:
+                    continue
+                label = f"{method.upper()} {path_template} {'.'.join(map(str, field_path))}"
+                fields.append((label, method.upper(), headers, real, unknown, field_path, control))
+    assert len(fields) > 50 and any(label.endswith("household_id") for label, *_ in fields), fields
+    before = _row_counts(db)
+    failures: list[str] = []
+    for label, method, headers, real, _unknown, field_path, _control in fields:
+        for bad in (True, False, "3", 1.5):
+            response = client.open(real, method=method, headers=headers, json=_body_with(field_path, bad))
+            error = (response.json or {}).get("error", {})
+            if response.status_code != 422 or error.get("code") != "validation_error":
+                failures.append(f"{label} = {bad!r}: {response.status_code} {error.get('code')}")
+            elif not _names_field(error["fields"], field_path):
+                failures.append(f"{label} = {bad!r}: not named in {error['fields']}")
+    assert not failures, "\n".join(failures)
+    db.session.expire_all()
+    assert _row_counts(db) == before
+    assert (product.price_fen, product.stock) == (price, stock)
+    for label, method, headers, _real, unknown, field_path, control in fields:
+        response = client.open(unknown, method=method, headers=headers, json=_body_with(field_path, control))
+        refused = {k: v for k, v in response.json.get("error", {}).get("fields", {}).items() if "valid integer" in v}
+        if _names_field(refused, field_path):
+            failures.append(f"{label} = {control}: a whole number refused {refused}")
+    assert not failures, "\n".join(failures)
