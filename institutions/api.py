@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AliasPath, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from institutions.models import Organisation, Purchase, PurchaseStatus
 from institutions.services import organisations as orgs
@@ -200,9 +200,9 @@ class PurchaseItemIn(Schema):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    product_id: StrictInt = Field(ge=1, le=MAX_ID)
+    product_id: int = Field(ge=1, le=MAX_ID)
     # bounded only against numbers no column holds (shop.args.MAX_ID): the service refuses the rest by the line
-    quantity: StrictInt = Field(
+    quantity: int = Field(
         ge=-MAX_ID,
         le=MAX_ID,
         description="a whole number from 1 to 999 (the retail line limit; the lines of one product at one "
@@ -239,7 +239,7 @@ class PurchaseDraftIn(Schema):
         "selling station records the transfer (POST /orders/{code}/bank-transfer); unpaid card and "
         "bank-transfer orders of a purchase expire after INSTITUTIONAL_PAYMENT_DAYS"
     )
-    pickup_station_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID, description="required for pickup")
+    pickup_station_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="required for pickup")
     note: str = Field(default="", max_length=400)
     destinations: list[DestinationIn] = Field(
         default=[], max_length=20, description="delivery addresses (ship): one order each"
@@ -248,8 +248,8 @@ class PurchaseDraftIn(Schema):
 
 
 class PurchaseIn(PurchaseDraftIn):
-    organisation_id: StrictInt = Field(ge=1, le=MAX_ID)
-    quote_request_id: StrictInt | None = Field(
+    organisation_id: int = Field(ge=1, le=MAX_ID)
+    quote_request_id: int | None = Field(
         default=None,
         ge=1,
         le=MAX_ID,
@@ -261,7 +261,7 @@ class PurchaseIn(PurchaseDraftIn):
 
 
 class ApproveIn(Schema):
-    shown_total_fen: StrictInt | None = Field(
+    shown_total_fen: int | None = Field(
         default=None, ge=0, le=MAX_ID, description="the total the approver saw; refused (409) if it changed"
     )
 
@@ -595,19 +595,17 @@ def reject_purchase(purchase_id: int, body: RejectIn):
 
 
 class QuoteRequestIn(Schema):
-    organisation_id: StrictInt = Field(ge=1, le=MAX_ID)
-    product_id: StrictInt = Field(
-        ge=1, le=MAX_ID, description="the product; the request goes to the station that sells it"
-    )
-    quantity: StrictInt = Field(ge=1, le=999)
+    organisation_id: int = Field(ge=1, le=MAX_ID)
+    product_id: int = Field(ge=1, le=MAX_ID, description="the product; the request goes to the station that sells it")
+    quantity: int = Field(ge=1, le=999)
     needed_by: date = Field(description="the delivery date wanted (today to a year ahead, Beijing time)")
     note: str = Field(default="", max_length=400, description="at most 200 characters")
 
 
 class QuoteAnswerIn(Schema):
-    quantity: StrictInt = Field(ge=1, le=999, description="what the station can supply (1 to the quantity asked)")
-    unit_price_fen: StrictInt = Field(ge=1, le=quotes.MAX_UNIT_PRICE_FEN)
-    lead_days: StrictInt = Field(ge=0, le=365, description="days from placement to delivery")
+    quantity: int = Field(ge=1, le=999, description="what the station can supply (1 to the quantity asked)")
+    unit_price_fen: int = Field(ge=1, le=quotes.MAX_UNIT_PRICE_FEN)
+    lead_days: int = Field(ge=0, le=365, description="days from placement to delivery")
     valid_until: date = Field(description="the last day the answer may be accepted (today to 90 days ahead)")
     note: str = Field(default="", max_length=400)
 
@@ -622,10 +620,10 @@ class QuoteAcceptIn(Schema):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    purchase_id: StrictInt = Field(
+    purchase_id: int = Field(
         ge=1, le=MAX_ID, description="a draft purchase of the caller, of the request's organisation"
     )
-    destination_id: StrictInt | None = Field(
+    destination_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="one of its addresses (none for pickup)"
     )
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field
 
 from orders.models import Address
 from orders.services import addresses
@@ -48,7 +48,7 @@ class AddressIn(Schema):
     city: str = Field(default="", description=_limit("city"))
     district: str = Field(default="", description=_limit("district"))
     line: str = Field(default="", description="详细地址; " + _limit("line"))
-    is_default: StrictBool = Field(default=False, description="make it the default, the one checkout picks first")
+    is_default: bool = Field(default=False, description="make it the default, the one checkout picks first")
 
 
 class AddressOut(BaseModel):

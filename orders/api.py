@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import selectinload
 
 from orders.bookables import BookingItem
@@ -36,10 +36,10 @@ from shop.extensions import db
 from shop.money import MAX_FEN
 from shop.timeutil import now_utc
 
-Quantity = Annotated[StrictInt, Field(ge=1, le=999)]
-Id = Annotated[StrictInt, Field(ge=1, le=2**53)]
-Guests = Annotated[StrictInt, Field(ge=1, le=100)]
-Rooms = Annotated[StrictInt, Field(ge=1, le=50)]
+Quantity = Annotated[int, Field(ge=1, le=999)]
+Id = Annotated[int, Field(ge=1, le=2**53)]
+Guests = Annotated[int, Field(ge=1, le=100)]
+Rooms = Annotated[int, Field(ge=1, le=50)]
 
 
 #: Keys that name a booking line: an item with a product and one of these mixes two kinds (422).
@@ -132,7 +132,7 @@ class OrderIn(Schema):
     #: cod_not_for_pickup).
     payment_method: Literal["card", "station_cash", "cod", "arrival"]
     #: Optional: the total the buyer saw; a different server total is refused with 409 price_changed.
-    shown_total_fen: StrictInt | None = None
+    shown_total_fen: int | None = None
 
 
 class LineOut(BaseModel):
@@ -482,7 +482,7 @@ def cancel(code: str):
 
 
 class BankTransferIn(Schema):
-    amount_fen: StrictInt = Field(ge=1, le=MAX_FEN, description="the amount that arrived: exactly what the order asks")
+    amount_fen: int = Field(ge=1, le=MAX_FEN, description="the amount that arrived: exactly what the order asks")
     reference: str = Field(max_length=100, description="the bank's reference (流水号), 4 to 64 letters, digits, - / _")
     received_on: date | None = Field(default=None, description="the day it arrived (Beijing; default today)")
 

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from shop.api import QuerySchema, Schema
 from shop.args import ApiDate
@@ -31,7 +31,7 @@ class CashCloseBody(Schema):
 
 class RemittanceBody(Schema):
     #: What leaves the till for the platform (positive).
-    amount_fen: StrictInt = Field(ge=1, le=MAX_FEN)
+    amount_fen: int = Field(ge=1, le=MAX_FEN)
     note: str | None = None
     #: The day's book to write into (default: the open day); a closed day is refused.
     date: ApiDate | None = None
@@ -39,7 +39,7 @@ class RemittanceBody(Schema):
 
 class CorrectionBody(Schema):
     #: Signed: cash found (+) or missing (−); never zero.
-    amount_fen: StrictInt = Field(ge=-MAX_FEN, le=MAX_FEN)
+    amount_fen: int = Field(ge=-MAX_FEN, le=MAX_FEN)
     reason: str = Field(min_length=1)
     date: ApiDate | None = None
 

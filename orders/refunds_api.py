@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from orders.api import own_order
 from orders.models import RefundGoods, RefundRequest
@@ -66,7 +66,7 @@ class RefundDecisionBody(Schema):
     #: approve: what became of the goods (required): not returned (refund only), returned and sellable
     #: (`quantity` units back into the lots the line was sold from), returned and not sellable.
     goods: Goods | None = Field(default=None, description="approve only: what became of the goods (required)")
-    quantity: StrictInt | None = Field(
+    quantity: int | None = Field(
         default=None,
         ge=1,
         le=MAX_QUANTITY,
@@ -224,7 +224,7 @@ class RefundAskIn(Schema):
         max_length=200,
         description="why; after a rejection, a reason not given before (answer the station's note)",
     )
-    quantity: StrictInt | None = Field(
+    quantity: int | None = Field(
         default=None,
         description="units to refund, 1 to the units not refunded yet (`units_left`); default: all of them. "
         "0, more than are left or not a whole number: 422 invalid_refund_quantity",

@@ -18,7 +18,7 @@ import datetime as dt
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from shop.api import Schema, api_user, endpoint, ok
 from shop.args import MAX_ID, ApiDate
@@ -34,11 +34,11 @@ from stock.services import MAX_PURCHASE_PRICE_FEN, MAX_QUANTITY, record_lots
 
 #: A whole JSON number, never a string or a boolean read as one (`true` received a lot of 1 unit, and
 #: as `household_id` named household 1): the numbers of an intake are counted and credited.
-LotId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+LotId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class LotIntakeBody(Schema):
-    quantity: StrictInt = Field(ge=1, le=MAX_QUANTITY)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
     #: Harvest (fresh goods) or production (processed goods) date: not in the future.
     harvest_date: ApiDate | None = None
     #: Best before / use by, where it applies: not before harvest_date and not already past.
@@ -49,7 +49,7 @@ class LotIntakeBody(Schema):
     producer_id: LotId | None = None
     note: str = Field(default="", max_length=200)
     #: 收购: the unit price the station paid the household (needs household_id); absent: consigned.
-    purchase_price_fen: StrictInt | None = Field(default=None, gt=0, le=MAX_PURCHASE_PRICE_FEN)
+    purchase_price_fen: int | None = Field(default=None, gt=0, le=MAX_PURCHASE_PRICE_FEN)
 
 
 class LotOut(BaseModel):
