@@ -131,8 +131,9 @@ class OrderIn(Schema):
     #: "station_cash" with "pickup" only (422 station_cash_not_for_ship), "cod" with "ship" only (422
     #: cod_not_for_pickup).
     payment_method: Literal["card", "station_cash", "cod", "arrival"]
-    #: Optional: the total the buyer saw; a different server total is refused with 409 price_changed.
-    shown_total_fen: int | None = None
+    #: Optional: the total the buyer saw; a different server total is refused with 409 price_changed. Bounded as
+    #: every amount is (no total exceeds MAX_FEN).
+    shown_total_fen: int | None = Field(default=None, le=MAX_FEN)
 
 
 class LineOut(BaseModel):

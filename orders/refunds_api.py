@@ -47,6 +47,7 @@ from orders.services.refunds import (
     units_left,
 )
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
+from shop.args import MAX_INT
 from shop.auth.models import Role
 from shop.timeutil import now_utc
 from stock.services import MAX_QUANTITY
@@ -226,6 +227,7 @@ class RefundAskIn(Schema):
     )
     quantity: int | None = Field(
         default=None,
+        le=MAX_INT,
         description="units to refund, 1 to the units not refunded yet (`units_left`); default: all of them. "
         "0, more than are left or not a whole number: 422 invalid_refund_quantity",
     )
