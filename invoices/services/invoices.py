@@ -21,7 +21,8 @@ A request's state is computed too (`invoice_state`), never stored (no migration)
 while `request_due_fen` (the station's part of its orders now, `station_parts_fen`) is above 0; 无需开票
 (`not_needed`) once it is 0 — the station's part refunded or canceled after the request (a recall's
 one-step refund, its lines refunded, the order canceled): no issue form, out of the station's to-do,
-issuing refused (409 `invoice_not_needed`). A part made only smaller stays 待开票 for the smaller amount.
+issuing refused (409 `invoice_not_needed`), and so is asking again for it (the order's or a period's
+request: not 正在等待开票). A part made only smaller stays 待开票 for the smaller amount.
 已开票 (`issued`) is stored; an invoice issued before a refund keeps its red-invoice path.
 
 Who sees an invoice: whoever asked for it, the members of its organisation with rights (buyers,
@@ -447,12 +448,15 @@ def request_for_order(order: Order, details: InvoiceDetails, *, user, now: datet
     if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) or not order.shipments:
         raise Conflict("invoice_order_not_invoiceable")
     organisation_id = order_organisation_id(order.id)
-    created, pending = [], False
+    created, pending, not_needed = [], False, False
     for station_id in _live_station_ids(order):
+        if station_due_fen(order, station_id) - invoiced_fen(order.id, station_id) <= 0:
+            # nothing of the station's part left to invoice: invoiced in full, or refunded since it was
+            # asked (its request reads 无需开票, `invoice_state`: asking again is told so, not 正在等待开票)
+            not_needed = not_needed or _open_request_exists(order.id, station_id)
+            continue
         if _open_request_exists(order.id, station_id):
             pending = True
-            continue
-        if station_due_fen(order, station_id) - invoiced_fen(order.id, station_id) <= 0:
             continue
         invoice = _new_invoice(
             details,
@@ -464,6 +468,8 @@ def request_for_order(order: Order, details: InvoiceDetails, *, user, now: datet
         )
         invoice.orders.append(InvoiceOrder(order_id=order.id, amount_fen=0))
         created.append(invoice)
+    if not created and not pending and not_needed:
+        raise Conflict("invoice_not_needed")
     if not created:
         raise Conflict("invoice_already_requested" if pending else "nothing_to_invoice")
     db.session.flush()
@@ -532,13 +538,17 @@ def request_for_period(
     details = clean_details(details)
     start, end = check_period(start, end, today=local_date(now))
     by_station: dict[int, list[Order]] = {}
-    pending = False
+    pending = not_needed = False
     for order in period_orders(user, organisation_id, start, end, lock=True):
         for station_id in _live_station_ids(order):
-            if _open_request_exists(order.id, station_id):  # asked already (for the order or a period)
+            if available_fen(order, station_id) <= 0:  # nothing left: invoiced, or refunded since asked
+                not_needed = not_needed or _open_request_exists(order.id, station_id)
+            elif _open_request_exists(order.id, station_id):  # asked already (for the order or a period)
                 pending = True
-            elif available_fen(order, station_id) > 0:
+            else:
                 by_station.setdefault(station_id, []).append(order)
+    if not by_station and not pending and not_needed:
+        raise Conflict("invoice_not_needed")
     if not by_station:
         raise Conflict("invoice_period_already_requested" if pending else "nothing_to_invoice")
     created = []

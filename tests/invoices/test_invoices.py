@@ -21,6 +21,7 @@ from shop.db import commit
 from shop.extensions import db as _db
 from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
+from stations.services import fulfilment
 from tests.county.handover import hand_over
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
@@ -763,6 +764,30 @@ def test_an_orders_page_says_nothing_to_invoice_once_its_station_refunded_it(cli
     for url in (f"/orders/{order.code}", f"/orders/{order.code}/invoice"):
         page = client.get(url).get_data(as_text=True)
         assert "无需开票" in page and "待开票" not in page, url
+
+
+def test_asking_again_once_the_stations_part_was_refunded_says_nothing_is_to_invoice(client, world, api_token):
+    """A delivered order's invoice asked for, then every unit refunded (its parcel stays delivered; it
+    shipped free, so nothing of the station's part is left): the request reads 无需开票, and asking again
+    says so (409 invoice_not_needed), not 正在等待开票; nothing is created."""
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 2)], now)  # ¥120.00: ships free
+    assert order.shipments[0].shipping_fen == 0
+    shipment = order.shipments[0]
+    for step in (fulfilment.accept, fulfilment.pack):
+        step(shipment, actor=w["op"], now=now)
+    fulfilment.ship(shipment, tracking_number="SF1", actor=w["op"], now=now)
+    fulfilment.deliver(shipment, actor=w["op"], now=now)
+    commit()
+    b = api_token(w["buyer"])
+    [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
+    payments.refund_line(order.lines[0], actor=w["op"], now=now, reason="质量问题")
+    commit()
+    assert client.get(f"/api/v1/invoices/{invoice['id']}", headers=b).json["status"] == "not_needed"
+    before = _db.session.scalar(sa.select(sa.func.count()).select_from(Invoice))
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS)
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_not_needed", r.json
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == before
 
 
 def test_a_request_whose_part_was_partly_refunded_still_waits_for_the_smaller_amount(client, world, api_token, auth):
