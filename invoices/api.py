@@ -49,7 +49,7 @@ class PeriodRequestIn(DetailsIn):
     organisation_id: int | None = Field(
         default=None,
         ge=1,
-        le=2**63 - 1,
+        le=MAX_ID,
         description="the organisation's purchase orders (a member with rights); null: the caller's own "
         "retail orders; omitted: as the period page starts, the first organisation the caller approves for, "
         "else the caller's own retail orders",
@@ -267,7 +267,7 @@ class StationInvoicesQuery(QuerySchema):
     station_id: int | None = Field(
         default=None,
         ge=1,
-        le=2**63 - 1,
+        le=MAX_ID,
         description="the station (an admin's choice); an operator's own by default, another station is a 403",
     )
 
