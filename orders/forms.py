@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from orders.services.placement import ADDRESS_FIELDS, AddressData
-from shop.args import coerce_id
+from shop.args import coerce_id, half_width
 from shop.errors import DomainError
 from shop.forms import DayField, OnceTokenField, ShopForm
 from shop.money import MoneyError, parse_yuan
@@ -112,7 +112,7 @@ class CashMoveForm(ShopForm):
 
 def cash_amount_fen(text: str, *, signed: bool = False) -> int | None:
     """A yuan amount typed into a cash-book form, in fen (a leading minus when `signed`); None if unreadable."""
-    raw = (text or "").strip()
+    raw = half_width(text or "").strip()  # a full-width minus (－) too, as parse_yuan reads the amount
     negative = signed and raw.startswith("-")
     try:
         fen = parse_yuan(raw[1:] if negative else raw)

@@ -3,9 +3,11 @@
 Whatever a visitor types — a query argument, a form field, a cell of an imported sheet, a JSON value —
 becomes an int or a date here or is refused with a clear message, never a 500:
 
-- integers are ASCII digits only (`str.isdigit()` accepts `²` and `٣`, which `int()` then refuses or reads
-  as another number) and bounded to the column they are meant for (`MAX_ID` for BIGINT ids, `MAX_INT`
-  for INTEGER columns), so the database never overflows;
+- integers are ASCII digits only (`str.isdigit()` and `int()` take `٣` and `३` as 3, `²` is a digit to
+  `isdigit()` that `int()` refuses) and bounded to the column they are meant for (`MAX_ID` for BIGINT ids,
+  `MAX_INT` for INTEGER columns), so the database never overflows; what a Chinese input method types in
+  full-width mode (`３`, `－３`, `１２．５`) is read as the ASCII it stands for (`half_width`), any other
+  script's digits are refused like any text that is no number;
 - dates are ISO `YYYY-MM-DD` within [`MIN_DATE`, `MAX_DATE`], so adding days or a year to one never
   leaves `date`'s range (year 9999 + 1 day is an OverflowError);
 - links are built from a named list of arguments (`link_args`), never by splatting `request.args` into
@@ -38,19 +40,32 @@ MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2099, 12, 31)
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
+#: The full-width forms of ASCII (U+FF01…U+FF5E: ０-９, －, ．, ，, ：) and of ¥ (￥) that a Chinese input method
+#: types in full-width mode, and its ideographic space, as the characters they stand for.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0xFFE5: ord("¥"), 0x3000: ord(" ")}
+
+
+def half_width(text: str) -> str:
+    """`text` as typed on a Chinese keyboard in full-width mode (`１２．５`, `－３`, `￥８`) made ASCII (`¥`):
+    the one reading every number a person types goes through before its ASCII-only check (whole numbers,
+    typed yuan, a session's time, a place's degrees). Nothing else changes: other scripts' digits (`٣`,
+    `३`), superscripts (`²`) and circled numbers (`①`) stay as they are, and are refused there as text."""
+    return text.translate(_HALF_WIDTH)
+
+
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def parse_int(text, *, minimum: int = 0, maximum: int = MAX_INT) -> int:
-    """`text` (str or int) as an int in [minimum, maximum]: ASCII digits, an optional leading `-`.
-    Raises ValueError otherwise."""
+    """`text` (str or int) as an int in [minimum, maximum]: ASCII digits (full-width ones made ASCII), an
+    optional leading `-`. Raises ValueError otherwise (`٣`, `²`, `1e3`, `1_000`, `+1`)."""
     if isinstance(text, bool):
         raise ValueError("not a whole number")
     if isinstance(text, int):
         value = text
     else:
-        text = str(text).strip()
+        text = half_width(str(text)).strip()
         if not _INTEGER.fullmatch(text):
             raise ValueError("not a whole number")
         value = int(text)
@@ -70,10 +85,20 @@ def parse_count(text, *, limit: int = MAX_INT) -> int:
     try:
         return parse_int(text, minimum=-limit, maximum=limit)
     except ValueError:
-        raw = text.strip() if isinstance(text, str) else ""
+        raw = half_width(text).strip() if isinstance(text, str) else ""
         if len(raw) <= 4000 and _DIGITS.fullmatch(raw):
             return -limit if raw.startswith("-") else limit
         raise
+
+
+def int_or_none(text, *, minimum: int = 0, maximum: int = MAX_INT) -> int | None:
+    """`text` as `parse_int` reads it, or None for anything else (nothing, `abc`, `٣`, out of range): for a
+    number a page or form may leave out, where a bad one is as good as none (a pre-selected product, a
+    page number)."""
+    try:
+        return parse_int(text, minimum=minimum, maximum=maximum)
+    except ValueError:
+        return None
 
 
 def check_date(day: date) -> date:
@@ -201,8 +226,9 @@ def page_year_arg(name: str, *, label: str, instead: str, low: int, high: int) -
     value = request.args.get(name, "").strip()
     if not value:
         return None, 200
-    if re.fullmatch(r"[0-9]{4}", value) and low <= int(value) <= high:
-        return int(value), 200
+    year = int_or_none(value, minimum=low, maximum=high) if len(half_width(value)) == 4 else None
+    if year is not None:
+        return year, 200
     _typed_wrong(label, value, expected=_("年份（YYYY）"), low=str(low), high=str(high), instead=instead)
     return None, 422
 
@@ -225,9 +251,13 @@ def link_args(*names: str) -> dict[str, str]:
 
 
 class IdConverter(IntegerConverter):
-    """The app's `<int:…>` URL converter: an id past BIGINT (`MAX_ID`) becomes 0, an id no row has, so the
-    view answers its usual 404 and never hands the database a number it overflows on. (Refusing the match
-    instead would turn into a 405 where another method's rule has the same path.)"""
+    """The app's `<int:…>` URL converter: ASCII digits only — Werkzeug's own (`\\d+`) matches any script's
+    digits, and `int()` reads `/products/٣` as product 3 — so any other digits are an unknown path, a 404;
+    full-width ones too (links are built by `url_for`, never typed). An id past BIGINT (`MAX_ID`) becomes 0,
+    an id no row has, so the view answers its usual 404 and never hands the database a number it overflows
+    on. (Refusing the match instead would turn into a 405 where another method's rule has the same path.)"""
+
+    regex = r"[0-9]+"
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from shop.args import half_width
+
 MAX_FEN = 10**12  # ¥10 billion: above anything real, below BIGINT
 
 
@@ -26,17 +28,19 @@ class TooManyDecimals(MoneyError):
 
 #: a comma is read only as a thousands separator: 1,200 or 12,345,678.90
 _THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
-#: what a person types for an amount once commas are gone: digits with an optional decimal part; not Python's
-#: number syntax ('1e3' or '1_000', which Decimal reads as 1000), not a sign
-_AMOUNT = re.compile(r"\d+(\.\d*)?|\.\d+")
+#: what a person types for an amount once commas are gone: ASCII digits with an optional decimal part; not
+#: Python's number syntax ('1e3' or '1_000', which Decimal reads as 1000), not a sign, not another script's
+#: digits (Decimal reads '٣' and '३' as 3)
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 
 
 def parse_yuan(text: str | int | Decimal) -> int:
     """'12.5' -> 1250, '1,200' -> 120000. Rejects more than two decimals (TooManyDecimals), negatives
     (NegativeAmount), absurd amounts (AmountTooLarge), a comma that does not separate thousands ('12,5' is not
-    125 yuan: a decimal comma typed by habit), and Python's number syntax ('1e3', '1_000': not what a person
-    means by a price)."""
-    cleaned = str(text).strip().replace("¥", "")
+    125 yuan: a decimal comma typed by habit), Python's number syntax ('1e3', '1_000': not what a person
+    means by a price) and digits other than ASCII ('٣'); full-width ones, as a Chinese input method types
+    them ('１２．５', '￥８'), are read as ASCII (`shop.args.half_width`)."""
+    cleaned = half_width(str(text)).strip().replace("¥", "")
     # a minus before an otherwise good amount ('-12.5', '-¥12.5') is said as below zero, after the checks
     # of form: '-abc' is still not an amount
     negative = cleaned.startswith("-")

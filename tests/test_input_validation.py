@@ -48,7 +48,8 @@ def county_user(db):
 
 def test_parse_int_takes_ascii_digits_within_bounds_only():
     assert parse_int("42") == 42 and parse_int(" 7 ") == 7 and parse_int("-3", minimum=-5) == -3
-    for bad in ("²", "١٢", "４２", "1e3", "0x10", "", " ", "1_000", "+1", "9" * 20, True, "-1"):
+    assert parse_int("４２") == 42 and parse_int("－３", minimum=-5) == -3  # full-width, as typed in full-width mode
+    for bad in ("²", "١٢", "४२", "1e3", "0x10", "", " ", "1_000", "+1", "9" * 20, True, "-1"):
         with pytest.raises(ValueError):
             parse_int(bad)
     with pytest.raises(ValueError):
