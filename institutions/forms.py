@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from institutions.labels import KIND_LABELS, PAYMENT_LABELS, ROLE_LABELS
 from institutions.services.organisations import LIMITS
 from shop.args import coerce_id
-from shop.forms import DayField, OnceTokenField, ShopForm
+from shop.forms import DayField, OnceTokenField, ShopForm, WholeNumberField
 
 
 class OrganisationFieldsForm(ShopForm):
@@ -89,16 +89,16 @@ class RejectForm(ShopForm):
 class QuoteRequestForm(ShopForm):
     #: coerce_id: a typed id past BIGINT or in Unicode digits is a form error, not a database overflow
     product_id = SelectField(_l("商品"), coerce=coerce_id, choices=[], validate_choice=False)
-    quantity = IntegerField(_l("数量"), validators=[InputRequired(), NumberRange(min=1, max=999)])
+    quantity = WholeNumberField(_l("数量"), validators=[InputRequired(), NumberRange(min=1, max=999)])
     needed_by = DayField(_l("希望送达日期"), validators=[InputRequired()])
     note = StringField(_l("备注"), validators=[Optional(), Length(max=200)])
     form_token = OnceTokenField()  # two POSTs of the same page send one request
 
 
 class QuoteAnswerForm(ShopForm):
-    quantity = IntegerField(_l("可供数量"), validators=[InputRequired(), NumberRange(min=1, max=999)])
+    quantity = WholeNumberField(_l("可供数量"), validators=[InputRequired(), NumberRange(min=1, max=999)])
     unit_price = StringField(_l("单价（元）"), validators=[InputRequired(), Length(max=16)])
-    lead_days = IntegerField(_l("交货周期（天）"), validators=[InputRequired(), NumberRange(min=0, max=365)])
+    lead_days = WholeNumberField(_l("交货周期（天）"), validators=[InputRequired(), NumberRange(min=0, max=365)])
     valid_until = DayField(_l("报价有效至"), validators=[InputRequired()])
     note = StringField(_l("说明"), validators=[Optional(), Length(max=200)])
 

@@ -9,17 +9,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from reviews.models import MAX_BODY, MAX_REPLY
+from shop.args import parse_int
 from shop.forms import ShopForm
 
 RATING_MESSAGE = _l("请给出 1 到 5 星的评分")
 
 
 class ReviewForm(ShopForm):
-    #: None chosen, or a value no star is (a tampered 0, 6 or "abc"): the rating's own message, once,
-    #: not WTForms' generic 请选择一个有效的选项 (the radios are marked required by the template).
+    #: None chosen, or a value no star is (a tampered 0, 6, "abc" or "٣", which int() reads as 3): the rating's
+    #: own message, once, not WTForms' generic 请选择一个有效的选项 (the radios are marked required by the template).
     rating = RadioField(
         _l("评分"),
-        coerce=int,
+        coerce=parse_int,
         choices=[SelectChoice(n, str(n)) for n in (5, 4, 3, 2, 1)],
         invalid_value_message=RATING_MESSAGE,
         invalid_choice_message=RATING_MESSAGE,

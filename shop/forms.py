@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, StringField
+from wtforms import DateField, HiddenField, IntegerField, StringField  # noqa: TID251 (WholeNumberField's base)
 from wtforms.validators import ValidationError
 
-from shop.args import MAX_DATE, MIN_DATE, check_date
+from shop.args import MAX_DATE, MIN_DATE, check_date, half_width, parse_count
 from shop.db import commit, rollback
 from shop.kept_form import LEFT_OUT
 from shop.kept_form import restored as restored_form
@@ -62,6 +62,25 @@ class DayField(DateField):
                 raise ValidationError(
                     _l("日期须在 %(min)s 到 %(max)s 之间", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
                 ) from None
+
+
+class WholeNumberField(IntegerField):
+    """The whole-number field of every form (WTForms' `IntegerField` reads with `int()`, which takes `٣`,
+    `३` and `1_000`): ASCII digits with an optional sign, full-width ones as a Chinese input method types
+    them (`３`, `－３`) made ASCII (`shop.args.half_width`); anything else, other scripts' digits too, is the
+    error a non-number gets, 请输入整数. A whole number too large to hold is read as the largest INTEGER
+    (`shop.args.parse_count`), so the field's `NumberRange` says its range and nothing downstream overflows;
+    the page shows what was typed."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = half_width(str(valuelist[0])).strip()
+        try:
+            self.data = parse_count(text[1:] if text.startswith("+") and text[1:2] != "-" else text)
+        except ValueError:
+            self.data = None
+            raise ValueError(self.invalid_value_message or self.gettext("Not a valid integer value.")) from None
 
 
 class YuanField(StringField):

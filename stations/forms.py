@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf.file import FileField
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from orders.forms import CashCloseForm, CashMoveForm  # noqa: F401 (the cash page's forms, shared with the host's)
 from shop.args import coerce_id
-from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
+from shop.forms import DayField, OnceTokenField, ShopForm, WholeNumberField, YuanField
 from stock.services import MAX_COUNT_REASON
 
 
@@ -36,7 +36,7 @@ class EmptyForm(ShopForm):
 
 
 class ReceiveForm(ShopForm):
-    quantity = IntegerField(_l("入库数量"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
+    quantity = WholeNumberField(_l("入库数量"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
     harvest_date = DayField(_l("采收/生产日期"), validators=[Optional()])
     best_before_date = DayField(_l("保质期至（不适用可留空）"), validators=[Optional()])
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
@@ -67,7 +67,7 @@ class ReceiveForm(ShopForm):
 
 
 class CorrectForm(ShopForm):
-    delta = IntegerField(
+    delta = WholeNumberField(
         _l("调整数量（正数增加，负数减少）"), validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)]
     )
     #: its length is the correction's rule (`stock.services.correct_stock`: 422 count_reason_too_long)
@@ -118,7 +118,7 @@ class AssistedProductForm(ShopForm):
     category_id = SelectField(_l("类别"), coerce=coerce_id, validate_choice=True)
     price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
     unit = StringField(lazy_pgettext("measure", "单位"), default="斤", validators=[DataRequired(), Length(max=20)])
-    weight_g = IntegerField(
+    weight_g = WholeNumberField(
         _l("重量（克）"),
         default=500,
         validators=[
@@ -126,7 +126,7 @@ class AssistedProductForm(ShopForm):
             NumberRange(min=1, max=1_000_000, message=_l("重量须为 1 到 1000000 之间的整数克数")),
         ],
     )
-    initial_stock = IntegerField(
+    initial_stock = WholeNumberField(
         _l("首批库存"), default=0, validators=[InputRequired(), NumberRange(min=0, max=100_000)]
     )
     harvest_date = DayField(_l("采收/生产日期"), validators=[Optional()])

@@ -2,12 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shop.args import coerce_id
-from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
+from shop.forms import DayField, OnceTokenField, ShopForm, WholeNumberField, YuanField
 from tourism.models import MAX_CLOSURE_REASON
 from tourism.services.host import MAX_DESCRIPTION, MAX_FREE_CANCEL_DAYS, MAX_INCLUDED, MAX_UNIT_PRICE_FEN
 
@@ -19,8 +19,8 @@ class BookingForm(ShopForm):
     checkout = DateField(_l("离店日期"), validators=[Optional()])
     #: no upper bound here: the booking refuses a party over the listing's limit in its own words
     #: (每个预订最多 6 人: tourism.services.booking), and the page's box offers no more (`listing_guests_limit`)
-    guests = IntegerField(_l("人数"), default=2, validators=[InputRequired(), NumberRange(min=1)])
-    units = IntegerField(_l("间数"), default=1, validators=[Optional(), NumberRange(min=1, max=50)])
+    guests = WholeNumberField(_l("人数"), default=2, validators=[InputRequired(), NumberRange(min=1)])
+    units = WholeNumberField(_l("间数"), default=1, validators=[Optional(), NumberRange(min=1, max=50)])
     payment_method = RadioField(
         _l("支付方式"),
         choices=[SelectChoice("card", _l("在线支付")), SelectChoice("arrival", _l("到店支付"))],
@@ -54,10 +54,12 @@ class ListingTermsForm(ShopForm):
 
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=MAX_DESCRIPTION)])
     included = TextAreaField(_l("包含的服务"), validators=[Optional(), Length(max=MAX_INCLUDED)])
-    free_cancel_days = IntegerField(
+    free_cancel_days = WholeNumberField(
         _l("提前几天可免费取消"), validators=[InputRequired(), NumberRange(min=0, max=MAX_FREE_CANCEL_DAYS)]
     )
-    cancel_fee_pct = IntegerField(_l("逾期取消收取（%）"), validators=[InputRequired(), NumberRange(min=0, max=100)])
+    cancel_fee_pct = WholeNumberField(
+        _l("逾期取消收取（%）"), validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
     pay_on_arrival = BooleanField(_l("允许到店支付"))
     is_published = BooleanField(_l("对游客开放（取消勾选即暂停接受新预订）"))
 
@@ -72,8 +74,8 @@ class UnitTypeForm(ShopForm):
     holiday_price = YuanField(
         _l("节假日价（元，空=同平日）"), validators=[Length(max=16)], optional=True, max_fen=MAX_UNIT_PRICE_FEN
     )
-    units = IntegerField(_l("数量（房间数/每日票数）"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    max_guests = IntegerField(_l("每间最多入住人数"), validators=[InputRequired(), NumberRange(min=1, max=50)])
+    units = WholeNumberField(_l("数量（房间数/每日票数）"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    max_guests = WholeNumberField(_l("每间最多入住人数"), validators=[InputRequired(), NumberRange(min=1, max=50)])
 
 
 class ListingPlaceForm(ShopForm):
@@ -120,7 +122,7 @@ class NewListingForm(UnitTypeForm):
         _l("第一个房型/票种/体验名称（如 标准间、成人票、草莓采摘）"), validators=[DataRequired(), Length(max=60)]
     )
     #: a stay's only (a ticket or an experience left empty is 1: tourism.services.listings), so not required here
-    max_guests = IntegerField(_l("每间最多入住人数"), validators=[Optional(), NumberRange(min=1, max=50)])
+    max_guests = WholeNumberField(_l("每间最多入住人数"), validators=[Optional(), NumberRange(min=1, max=50)])
     form_token = OnceTokenField()  # a double tap creates one
 
 
@@ -131,5 +133,5 @@ class AddSessionsForm(ShopForm):
     start = DayField(_l("从"), validators=[DataRequired()])
     end = DayField(_l("到（含）"), validators=[DataRequired()])
     times = StringField(_l("开始时间（如 09:00, 14:00）"), validators=[DataRequired(), Length(max=200)])
-    capacity = IntegerField(_l("每场人数"), validators=[InputRequired(), NumberRange(min=1, max=1000)])
+    capacity = WholeNumberField(_l("每场人数"), validators=[InputRequired(), NumberRange(min=1, max=1000)])
     form_token = OnceTokenField()  # a double tap adds nothing twice
