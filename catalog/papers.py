@@ -43,6 +43,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from catalog.images import ImageRejected, check_image, shrink_attrs
 from catalog.models import Category, Product
 from shop import pagecache
+from shop.args import half_width
 from shop.audit import record_audit
 from shop.celery import enqueue_after_commit
 from shop.columns import fk, pk
@@ -101,7 +102,7 @@ GAP_LABELS = {
 }
 
 #: 食品生产许可证编号: "SC" followed by 14 digits (food category, province, city, county, serial, check).
-SC_NUMBER = re.compile(r"SC\d{14}")
+SC_NUMBER = re.compile(r"SC[0-9]{14}")  # ASCII digits: \d takes ٣ and the like
 NUMBER_MAX = 40
 ISSUER_MAX = 80
 NOTE_MAX = 255
@@ -332,6 +333,7 @@ def normalise_number(kind: str, number: str) -> str:
     """The document number as stored; an SC number must be "SC" + 14 digits (spaces ignored)."""
     text = re.sub(r"\s+", "", number or "")
     if kind == DocumentKind.PRODUCTION_LICENCE:
+        text = half_width(text)  # ＳＣ１… as typed in full-width mode
         text = text.upper()
         if not SC_NUMBER.fullmatch(text):
             raise ValidationError("sc_number_invalid", fields={"number": "format"})

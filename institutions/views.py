@@ -42,7 +42,7 @@ from orders.models import PaymentMethod
 from orders.providers import card_payments_enabled
 from orders.services import transfers
 from orders.services.placement import ADDRESS_FIELDS, ADDRESS_LIMITS, AddressData
-from shop.args import page_date_arg, page_year_arg
+from shop.args import MAX_ID, int_or_none, page_date_arg, page_year_arg
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
@@ -50,7 +50,7 @@ from shop.db import commit, rollback
 from shop.errors import Conflict, DomainError, Forbidden, ValidationError, error_message, flash_domain_errors
 from shop.forms import create_once, flash_form_errors, mark_refused_fields
 from shop.kept_form import restored
-from shop.money import MoneyError, format_yuan, parse_yuan
+from shop.money import MAX_FEN, MoneyError, format_yuan, parse_yuan
 from shop.timeutil import local_date, now_utc
 
 bp = Blueprint("institutions", __name__)
@@ -276,9 +276,9 @@ def _posted_rows(fields=None) -> list[tuple[str, str]]:
     return rows
 
 
-def _digits(text: str) -> bool:
-    """ASCII digits (str.isdigit takes ² and other Unicode digits int() refuses), short enough for an id."""
-    return text.isascii() and text.isdigit() and len(text) <= 12
+def _id(text: str) -> int | None:
+    """An id as typed or sent (`shop.args.int_or_none`: ASCII digits, full-width ones made ASCII), or None."""
+    return int_or_none(text, maximum=MAX_ID)
 
 
 def _items_from_form(
@@ -319,7 +319,7 @@ def _added_addresses(fields=None, *, more: bool = False) -> list[AddedAddress]:
     `more`: one blank address added (its 添加收货地址 button). Blank ones are dropped, except the one added."""
     fields = request.form if fields is None else fields
     raw = fields.get("added_addresses", "")
-    count = min(int(raw), purchases.MAX_DESTINATIONS - 1) if _digits(raw) else 0
+    count = min(_id(raw) or 0, purchases.MAX_DESTINATIONS - 1)
     added = []
     for k in range(1, count + 1):
         address = AddedAddress(
@@ -438,7 +438,7 @@ def _purchase_form_page(
     q = _query()
     added = added or []
     kept = [line.product for line in purchase.lines if line.quote_request_id is None] if purchase else []
-    chosen = [int(p) for p, _q in rows + [row for a in added for row in a.rows] if _digits(p)]
+    chosen = [n for p, _q in rows + [row for a in added for row in a.rows] if (n := _id(p)) is not None]
     choices = purchases.product_choices(q=q, chosen=chosen, kept=kept)
     return render_template(
         "institutions/purchase_new.html",
@@ -476,7 +476,9 @@ def new_purchase(organisation_id: int):
                 form, organisation, rows=_posted_rows(kept), added=_added_addresses(kept), quote=quote
             )
         product = request.args.get("product", "")
-        return _purchase_form_page(form, organisation, rows=[(product, "")] if _digits(product) else [], quote=quote)
+        return _purchase_form_page(
+            form, organisation, rows=[(product, "")] if _id(product) is not None else [], quote=quote
+        )
     status = 200
     action = _posted_action()
     added = _added_addresses(more=action == "add_address")
@@ -516,9 +518,10 @@ def _accepted_quote(organisation_id: int):
     raw = request.values.get("quote", "")
     if not raw:
         return None
-    if not _digits(raw):
+    quote_id = _id(raw)
+    if quote_id is None:
         abort(404)
-    found = quotes.get_visible_quote(int(raw), current_user)
+    found = quotes.get_visible_quote(quote_id, current_user)
     if found.organisation_id != organisation_id:
         abort(404)
     return found
@@ -709,7 +712,7 @@ def purchase_action(purchase_id: int, action: str):
                 purchase,
                 user=current_user,
                 now=now,
-                shown_total_fen=int(shown) if shown.isdigit() and len(shown) < 15 else None,
+                shown_total_fen=int_or_none(shown, maximum=MAX_FEN),
             )
             message = _("已审批，订单已生成")
         else:
@@ -754,7 +757,7 @@ def set_budget(organisation_id: int):
         abort(403)
     year = request.form.get("year", "")
     # back to the statement of the year the form was for (its own year, 2027's budget set in 2026), refused or not
-    back = url_for(".statement_page", organisation_id=organisation.id, year=year if _is_year(year) else None)
+    back = url_for(".statement_page", organisation_id=organisation.id, year=_form_year(year))
     typed = {"budget": request.form.get("budget", "")[:20], "reserved_pct": request.form.get("reserved_pct", "")[:10]}
     errors: dict[str, str] = {}
     budget_fen = reserved_bps = 0
@@ -770,14 +773,14 @@ def set_budget(organisation_id: int):
         for message in errors.values():
             flash(message, "error")
         try:
-            st = statements.statement(organisation, statements.check_year(int(year) if _is_year(year) else 0))
+            st = statements.statement(organisation, statements.check_year(_form_year(year) or 0))
         except ValidationError:  # a year no page of ours sends: this year's statement says what was wrong
             return redirect(back, 303)
         return _statement_page(organisation, st, is_period=False, status=422, typed=typed, errors=errors)
     with flash_domain_errors():
         statements.set_budget(
             organisation,
-            year=int(year) if _is_year(year) else 0,
+            year=_form_year(year) or 0,
             budget_fen=budget_fen,
             reserved_bps=reserved_bps,
             actor=current_user,
@@ -788,8 +791,9 @@ def set_budget(organisation_id: int):
     return redirect(back, 303)
 
 
-def _is_year(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) == 4
+def _form_year(text: str) -> int | None:
+    """A year (four digits, `shop.args.int_or_none`) as the budget form sends it, or None."""
+    return int_or_none(text, minimum=1000, maximum=9999)
 
 
 def _statement(organisation):

@@ -16,6 +16,7 @@ from invoices.files import MIMETYPES, absolute_path
 from invoices.models import Invoice, InvoiceKind
 from invoices.services import invoices as svc
 from shop import once
+from shop.args import MAX_ID, int_or_none
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
@@ -73,7 +74,7 @@ def _linked_period_form(rights) -> dict[str, str]:
     organisation's statement of a period links it): whose orders, the organisation's title and tax number
     (`svc.suggested_period_details`), the period's dates when they are dates."""
     raw = request.args.get("organisation_id", "")
-    asked = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
+    asked = int_or_none(raw, maximum=MAX_ID)
     organisation_id = svc.period_organisation_id(rights, asked)
     form = {"organisation_id": str(organisation_id or ""), **svc.suggested_period_details(rights, organisation_id)}
     for name in ("from", "to"):
@@ -112,7 +113,7 @@ def request_period():
     rights = svc.invoice_organisations(current_user)
     if request.method == "POST":
         raw_org = request.form.get("organisation_id", "")
-        organisation_id = int(raw_org) if raw_org.isascii() and raw_org.isdigit() and len(raw_org) < 18 else None
+        organisation_id = int_or_none(raw_org, maximum=MAX_ID)
         with flash_domain_errors():
             now = now_utc()
             start, end = _date("from"), _date("to")
@@ -239,7 +240,7 @@ def station_list():
     station_id = current_user.station_id
     if current_user.role == Role.ADMIN:
         raw = request.args.get("station", "")
-        station_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
+        station_id = int_or_none(raw, maximum=MAX_ID)
     invoices: list[Invoice] = svc.station_invoices(station_id) if station_id else []
     return render_template(
         "invoices/station.html",

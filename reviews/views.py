@@ -18,6 +18,7 @@ from orders.services.tabs import extend_tab
 from reviews import services
 from reviews.forms import HideForm, ReplyForm, ReviewForm
 from reviews.models import MAX_PHOTOS
+from shop.args import int_or_none
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
@@ -190,7 +191,7 @@ def _moderation_query() -> tuple[services.ModerationQuery, bool]:
     page_arg = args.get("page", "").strip() or "1"
     q = args.get("q", "")
     wrong = state not in services.MODERATION_STATES or low not in ("", "1") or len(q) > 100
-    page = int(page_arg) if page_arg.isascii() and page_arg.isdigit() and len(page_arg) <= 6 else 0
+    page = int_or_none(page_arg, maximum=999_999) or 0
     wrong = wrong or page < 1
     return services.ModerationQuery(state=state, low=low == "1", q=q.strip(), page=max(page, 1)), wrong
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, render_template, request
 from flask_babel import gettext as _
 
-from shop.args import MAX_ID, page_date_arg, query_text
+from shop.args import MAX_ID, int_or_none, page_date_arg, query_text
 from shop.audit import ACTION_LABELS, EXPORT_MAX, SUBJECT_LABELS, AuditQuery, export_audit, search_audit, shown_detail
 from shop.exports import to_csv
 from shop.filters import local_dt
@@ -36,9 +36,8 @@ def _query(actions: frozenset[str] | None) -> tuple[AuditQuery, list[str]]:
             wrong.append(_("未知的对象类型，已显示全部对象"))
     subject_id = request.args.get("subject_id", "").strip()
     if subject_id:
-        if subject_id.isascii() and subject_id.isdigit() and 0 < int(subject_id) <= MAX_ID:
-            q.subject_id = int(subject_id)
-        else:
+        q.subject_id = int_or_none(subject_id, minimum=1, maximum=MAX_ID)
+        if q.subject_id is None:
             wrong.append(_("对象编号须为正整数，已显示全部编号"))
     everything = _("已显示全部日期的记录")
     date_from, from_status = page_date_arg("from", label=_("开始日期"), instead=everything)
@@ -50,8 +49,7 @@ def _query(actions: frozenset[str] | None) -> tuple[AuditQuery, list[str]]:
     else:
         q.date_from, q.date_to = date_from, date_to
     page = request.args.get("page", "").strip()
-    if page.isascii() and page.isdigit() and 0 < int(page) <= 10**6:
-        q.page = int(page)
+    q.page = int_or_none(page, minimum=1, maximum=10**6) or q.page
     return q, wrong
 
 

@@ -39,7 +39,7 @@ from orders.services import payments
 from orders.services.amounts import is_cash_order
 from orders.services.pickup import collector_name
 from orders.services.refunds import line_refunds, restock_references
-from shop.args import page_date_arg, parse_int
+from shop.args import MAX_ID, int_or_none, page_date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
 from shop.confirm import ask_first, confirmed
@@ -1029,8 +1029,7 @@ def _paper_form(station: Station) -> tuple[PaperForm, list]:
     form.product_id.choices = [SelectChoice(p.id, p.name) for p in products]
     form.kind.choices = [SelectChoice(k.value, kind_label(k)) for k in DocumentKind]
     if request.method == "GET":
-        wanted = request.args.get("product", "")
-        form.product_id.data = int(wanted) if wanted.isdigit() and len(wanted) < 12 else None
+        form.product_id.data = int_or_none(request.args.get("product", ""), minimum=1, maximum=MAX_ID)
     return form, products
 
 

@@ -33,7 +33,7 @@ from shop.timeutil import local_date, now_utc
 
 log = logging.getLogger(__name__)
 
-ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
+ID_NUMBER_RE = re.compile(r"^[0-9]{17}[0-9Xx]$")  # ASCII digits: \d takes ٣ and the like
 #: GB 11643-1999: the 18th character of a resident ID number checks the first 17 (ISO 7064 MOD 11-2).
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"

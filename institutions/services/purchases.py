@@ -17,7 +17,6 @@ only flush.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -56,7 +55,7 @@ from orders.services.placement import (
     place_order,
     quote,
 )
-from shop.args import MAX_ID
+from shop.args import MAX_ID, int_or_none
 from shop.audit import record_audit
 from shop.auth.models import User
 from shop.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
@@ -210,10 +209,10 @@ def form_row(product: str, quantity: str, *, row: int, where: str, label: str = 
     `purchase_row_invalid`, one whose product is none `purchase_row_product_not_found` (as the API's line,
     `_line_refusal`), a quantity not a whole number from 1 to the line limit (-5, 100000, 1.5)
     `purchase_row_quantity`."""
-    typed_id = product.isascii() and product.isdigit() and len(product) <= 12
-    chosen = db.session.get(Product, int(product)) if typed_id else None
-    if chosen is None and typed_id and int(product) > 0:
-        raise _line_refusal(int(product), where=f"{where}.{row - 1}", row=row, label=label)
+    typed_id = int_or_none(product, maximum=MAX_ID)  # ASCII digits, full-width ones made ASCII (٣ is no id)
+    chosen = db.session.get(Product, typed_id) if typed_id is not None else None
+    if chosen is None and typed_id:
+        raise _line_refusal(typed_id, where=f"{where}.{row - 1}", row=row, label=label)
     if chosen is None:
         said: dict[str, Any] = {"row": row, "label": label, "fields": {f"{where}.{row - 1}": "invalid"}}
         raise (
@@ -222,7 +221,7 @@ def form_row(product: str, quantity: str, *, row: int, where: str, label: str = 
             else ValidationError("purchase_row_invalid", **said)
         )
     try:
-        return chosen.id, check_quantity(int(quantity) if re.fullmatch(r"-?[0-9]{1,12}", quantity) else None)
+        return chosen.id, check_quantity(int_or_none(quantity, minimum=-MAX_ID, maximum=MAX_ID))
     except ValidationError:
         said = {
             "row": row,

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 
 from catalog.images import check_image, store_photo
+from shop.args import half_width
 from shop.audit import record_audit
 from shop.db import after_commit
 from shop.errors import Conflict, ValidationError
@@ -24,12 +25,13 @@ from tourism.services.pricing import holidays_between, per_person_total_fen, sta
 
 MAX_PHOTOS = 8
 MAX_NIGHTS_QUOTED = 30
-_DEGREES = re.compile(r"-?\d{1,3}(\.\d{1,6})?")
+_DEGREES = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,6})?")  # ASCII digits (٣ is refused)
 
 
 def parse_degrees(text: str, *, limit: int, field: str) -> int | None:
-    """'28.547123' -> 28547123 (millionths of a degree), within ±limit; '' -> None."""
-    text = (text or "").strip()
+    """'28.547123' -> 28547123 (millionths of a degree), within ±limit; '' -> None. Full-width digits as typed
+    (`shop.args.half_width`) are read as ASCII, other scripts' digits refused."""
+    text = half_width(text or "").strip()
     if not text:
         return None
     if not _DEGREES.fullmatch(text):

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from shop.args import half_width
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
@@ -31,12 +32,13 @@ MAX_START_TIMES = 12
 #: A session's places: as many as an experience's places (`UnitType.units`) may be.
 MAX_SESSION_CAPACITY = MAX_UNITS
 
-_TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
+_TIME = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")  # ASCII digits (half_width: ０９：３０ too)
 
 
 def parse_start_times(text: str) -> list[time]:
-    """ "09:00, 14:00" (commas, 、, spaces or a full-width colon accepted) -> sorted distinct times."""
-    parts = [p for p in re.split(r"[,，、;；\s]+", (text or "").strip()) if p]
+    """ "09:00, 14:00" (commas, 、, spaces, full-width digits and colon accepted) -> sorted distinct times;
+    other scripts' digits (٩:٣٠) are refused."""
+    parts = [p for p in re.split(r"[,、;\s]+", half_width(text or "").strip()) if p]
     times = set()
     for part in parts:
         match = _TIME.match(part)
