@@ -13,7 +13,8 @@ becomes an int or a date here or is refused with a clear message, never a 500:
 - links are built from a named list of arguments (`link_args`), never by splatting `request.args` into
   `url_for` (which reads `endpoint`, `_method`, `_external`, … as its own parameters).
 
-HTML views use `int_arg` / `date_arg` (a 400 page), forms use `shop.forms.DayField` and `coerce_id`,
+HTML views use `int_arg` / `date_arg` (a 400 page) or `int_or_none`, forms use `shop.forms.DayField`,
+`shop.forms.WholeNumberField` (never WTForms' `IntegerField`) and `coerce_id`,
 the JSON API uses the pydantic types `ApiId`, `ApiInt`, `ApiDate` (a 422 in the error envelope). A page
 that has a default day, month or year (today, every date, this month, this year) reads it with
 `page_date_arg` / `page_month_arg` / `page_year_arg`: a date typed wrong by hand into its URL shows the
