@@ -302,6 +302,8 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
             with db.session.begin_nested():
                 allocate_lines(stock_lines(order.lines), today=local_date(now))
         except OutOfStock:
+            # Everything goes back and the order stays expired; its receivers are not asked (`order_paid`
+            # is not sent), so its stays' mail says only that their hold lapsed (预订保留已过期).
             log.info("late payment for expired order %s: stock gone, refunding", order.code)
             refund_payment(
                 payment,

@@ -552,6 +552,34 @@ def test_a_payment_too_late_for_one_of_several_stays_keeps_no_fee_and_is_one_mai
     assert res.json["status"] == order.status and res.json["payment"]["refunded_fen"] == payment.refunded_fen
 
 
+def test_a_late_payment_for_an_expired_order_whose_goods_are_gone_says_only_that_its_stays_hold_lapsed(
+    client, db, api_token, fake_stripe, caplog
+):
+    """A mixed order expires unpaid; another buyer takes its goods while its room stays free; its card
+    payment then arrives: everything goes back in one mail, 订单退款, and the order stays 已过期. Its stay
+    reads 预订保留已过期 — nobody asked whether the room was free (it is), so never 且已无空位."""
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    buyer = make_user(email="expired-goods-gone@test.cn")
+    product = make_product(name="三江腌菜", price_fen=1500, stock=2)
+    listing = make_listing(name="罗渡山居", units=1, price_fen=20000)
+    code = _place_items(
+        client, api_token, buyer, [{"product_id": product.id, "quantity": 2}, stay_item(listing)], goods=True
+    )
+    _lapse(db, code, "order")
+    _place_items(
+        client, api_token, make_user(email="took-the-goods@test.cn"), [{"product_id": product.id, "quantity": 2}],
+        goods=True,
+    )
+    before = len(_mails(caplog, buyer.email))
+    order = _pay(client, db, fake_stripe, code)
+    assert order.status == "expired" and order.payments[0].state == "refunded"
+    [(subject, body)] = _mails(caplog, buyer.email)[before:]
+    assert subject == f"[乡村e线] 订单退款 {code}", subject
+    assert "预订保留已过期，这部分款项将原路退回。" in body and "已无空位" not in body, body
+    assert "退款金额：¥438.00" in body, body
+    _place_items(client, api_token, make_user(email="took-the-room-after@test.cn"), [stay_item(listing)], goods=False)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("succeeded", ("before", "after"))
 def test_a_payment_that_arrives_for_a_canceled_order_is_refunded_in_one_mail(
