@@ -334,7 +334,12 @@ class ShortageOut(BaseModel):
 class PurchaseOrderOut(BaseModel):
     code: str
     status: str = Field(description="the order's status (pending, confirmed, …, canceled, expired)")
-    total_fen: int
+    total_fen: int = Field(description="its total as placed")
+    due_fen: int = Field(
+        description="what it is due now, as the statement counts it (`statements.counted_fen`: live lines and "
+        "shipping; 0 once canceled or expired)"
+    )
+    refunded_fen: int = Field(description="the money given back on it so far (its payments' refunds)")
     destination_id: int | None = Field(description="its address; null for a pick-up")
     canceled_at: datetime | None = Field(description="when it was canceled (null when it is not)")
     canceled_by_id: int | None = Field(
@@ -382,6 +387,7 @@ class PurchaseOut(BaseModel):
 
 def purchase_orders_out(purchase: Purchase) -> list[PurchaseOrderOut]:
     canceled = purchases.canceled_orders(purchase)
+    amounts = statements.purchase_order_amounts(purchase)
     out = []
     for po in purchase.orders:
         when = canceled.get(po.order_id)
@@ -391,6 +397,8 @@ def purchase_orders_out(purchase: Purchase) -> list[PurchaseOrderOut]:
                 code=po.order.code,
                 status=po.order.status,
                 total_fen=po.order.total_fen,
+                due_fen=amounts[po.order_id].due_fen,
+                refunded_fen=amounts[po.order_id].refunded_fen,
                 destination_id=po.destination_id,
                 canceled_at=when.at if when is not None else None,
                 canceled_by_id=by.id if by is not None else None,

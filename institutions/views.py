@@ -654,6 +654,7 @@ def purchase_detail(purchase_id: int):
         awaiting_transfer=awaiting,
         transfer_payee=transfers.payee() if awaiting else None,
         canceled_orders=purchases.canceled_orders(purchase),  # by whom and when, as its approvers are mailed
+        order_amounts=statements.purchase_order_amounts(purchase),  # due now, as the statement counts it
     )
 
 

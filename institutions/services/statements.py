@@ -254,6 +254,33 @@ def _purchase_orders(
     return [(org_id, link, order) for org_id, link, order in db.session.execute(query).all()]
 
 
+def counted_fen(order: Order) -> int:
+    """What the statement counts of one order now: what it is due (`order_due_fen`: live lines and
+    shipping), nothing once canceled or expired. The purchase page and its API answer list each order at it."""
+    if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
+        return 0
+    return order_due_fen(order)
+
+
+@dataclass(frozen=True)
+class OrderAmounts:
+    """One order of a purchase as its page and API answer list it: what the statement counts of it now
+    (`counted_fen`), and the money given back on it so far (its payments' refunds)."""
+
+    due_fen: int
+    refunded_fen: int
+
+
+def purchase_order_amounts(purchase: Purchase) -> dict[int, OrderAmounts]:
+    """{order id: OrderAmounts} of the purchase's orders."""
+    return {
+        po.order_id: OrderAmounts(
+            due_fen=counted_fen(po.order), refunded_fen=sum(p.refunded_fen or 0 for p in po.order.payments)
+        )
+        for po in purchase.orders
+    }
+
+
 def _months_between(start: date, end: date) -> list[tuple[int, int]]:
     months, y, m = [], start.year, start.month
     while (y, m) <= (end.year, end.month):
@@ -280,7 +307,7 @@ def statement_for(organisation: Organisation, start: date, end: date) -> Stateme
     lines = []
     for _org_id, link, order in rows:
         placed = local_date(order.created_at)
-        due = order_due_fen(order)
+        due = counted_fen(order)
         by_month[(placed.year, placed.month)][0] += 1
         by_month[(placed.year, placed.month)][1] += due
         destination = link.destination_id and db.session.get(PurchaseDestination, link.destination_id)
