@@ -961,7 +961,10 @@ class CountyReportOut(BaseModel):
     by_kind_fen: dict[str, int]
     by_month_fen: list[int]
     total_fen: int
-    households: list[CreditedHouseholdOut] = Field(description="the households those purchases credited")
+    households: list[CreditedHouseholdOut] = Field(
+        description="the households those purchases earned income for (credits less reversals, more than 0; one "
+        "whose credits were all reversed is not listed), largest first"
+    )
     credited_fen: int
 
 

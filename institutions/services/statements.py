@@ -485,13 +485,16 @@ class CountyReport:
 
 
 def _credited_households(order_ids: list[int]) -> list[CreditedHousehold]:
-    """The households the orders' lines credited (the ledger: credits less reversals), largest first."""
+    """The households the orders' lines earned income for (the ledger: credits less reversals, more than
+    nothing — one whose every credit was reversed earned nothing and is not listed, as the plan's targets
+    count only households with net income, `county.services.targets`), largest first."""
     if not order_ids:
         return []
     rows = db.session.execute(
         sa.select(IncomeEntry.household_id, sa.func.sum(IncomeEntry.amount_fen))
         .where(IncomeEntry.order_line_id.in_(sa.select(OrderLine.id).where(OrderLine.order_id.in_(order_ids))))
         .group_by(IncomeEntry.household_id)
+        .having(sa.func.sum(IncomeEntry.amount_fen) > 0)
     ).all()
     households = {
         h.id: h for h in db.session.scalars(sa.select(Household).where(Household.id.in_([r[0] for r in rows])))
