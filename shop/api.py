@@ -259,12 +259,18 @@ def endpoint(
     errors: tuple[int, ...] = (),
     produces: str | None = None,
     upload: str | None = None,
+    load: Callable[..., Any] | None = None,
 ):
     """Register an API view with its validation and its place in the OpenAPI spec.
 
     `auth=True` requires a caller; `roles` further restricts to users having one of the roles
     (`User.has_role`, the role pages' rule: an admin passes, but not a host's gate). The view gets `query=`
     and `body=` keyword arguments when declared.
+
+    `load(user, **path arguments)` returns the object the path names for this caller, or raises (404 for
+    another's): called after the role check and before the query and body are read, so that another's
+    object is a 404 whatever the body — a malformed body never tells that it exists (docs/api.md). The
+    view gets it as `loaded=`.
     """
 
     def decorator(fn: Callable):
@@ -301,6 +307,8 @@ def endpoint(
                 raise Unauthorized("login_required")
             if spec.roles and not user.has_role(*spec.roles):
                 raise Forbidden("forbidden")
+            if load is not None:
+                kwargs["loaded"] = load(user, **kwargs)
             if query is not None:
                 kwargs["query"] = _parse_query(query)
             if body is not None:

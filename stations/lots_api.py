@@ -165,13 +165,14 @@ def product_lots(product_id: int):
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
+    load=recalls.get_lot_for,  # another station's lot: 404 before its body is read
 )
-def recall_station_lot(code: str, body: RecallBody):
+def recall_station_lot(code: str, body: RecallBody, loaded):
     """Recall one of the station's lots (a food-safety problem): its unsold units are blocked at once, every
-    buyer who still has some is mailed once, its trace page says so. No or too long a reason: 422; another
-    station's lot: 404; a lot recalled already: 409 `lot_already_recalled`, nothing changed."""
-    user = api_user()
-    lot = recalls.get_lot_for(user, code)
+    buyer who still has some is mailed once, its trace page says so. Another station's lot: 404, whatever
+    the body; no or too long a reason: 422; a lot recalled already: 409 `lot_already_recalled`, nothing
+    changed."""
+    user, lot = api_user(), loaded
     if lot.status == LotStatus.RECALLED:
         raise Conflict("lot_already_recalled", code=lot.code, fields={"lot": "recalled"})
     lines = recalls.recall_lot(lot, reason=body.reason, actor=user, now=now_utc())

@@ -224,6 +224,31 @@ def test_the_json_api_recalls_the_stations_own_lot_once(db, scene, client, api_t
     assert db.session.get(Lot, lot.id).recall_reason == "抽检不合格"
 
 
+def test_another_stations_lot_is_a_404_whatever_the_recall_body(db, scene, client, api_token):
+    """The lot is looked up for the caller before the body is read: another station's operator learns
+    nothing of it from a malformed body (it was a 422 naming the field, a 404 only for a valid one), as an
+    unknown code answers; the lot's own operator is told what is wrong with the body."""
+    lot = scene["lot_a"]
+    url = f"/api/v1/lots/{lot.code}/recall"
+    other = make_user(role="operator", station=make_station())
+    commit()
+    bodies = (
+        {"data": "not json", "content_type": "application/json"},
+        {"json": {"reason": 5}},
+        {"json": {"reason": "批" * 1001}},
+        {"json": ["抽检不合格"]},
+        {"json": {"reason": ""}},
+    )
+    for body in bodies:
+        refused = client.post(url, headers=api_token(other), **body)
+        assert refused.status_code == 404 and refused.json["error"]["code"] == "lot_not_found", (body, refused.json)
+        unknown = client.post("/api/v1/lots/ZZZZZZZZ/recall", headers=api_token(other), **body)
+        assert unknown.status_code == 404, (body, unknown.json)
+        assert client.post(url, headers=api_token(scene["operator"]), **body).status_code == 422, body
+    db.session.expire_all()
+    assert db.session.get(Lot, lot.id).status == LotStatus.ACTIVE
+
+
 def test_the_recall_mail_promises_no_refund_of_money_not_paid(db, scene, client, auth, caplog):
     """The buyer of a cash-on-delivery order, nothing paid yet, was told the money would be refunded."""
     auth.login(scene["operator"])
