@@ -35,7 +35,7 @@ from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
 from orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
-from orders.services.common import lock_order, notify
+from orders.services.common import lock_order, notify, step_refunds
 from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order, refund_line
 from orders.services.recalled import RECALL_CANCEL_NOTE, holds_recalled_lot, lines_of_recalled_lots, units_with_buyer
 from shop.audit import record_audit
@@ -213,8 +213,9 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
     done = 0
     unpaid_done: set[int] = set()
     # the orders whose lines this step canceled or refunded, each mailed once about exactly those lines and
-    # the refunds this step made (a line of the lot refunded before, e.g. on a return, is not the recall's)
-    settled: dict[int, tuple[Order, list[int], list[int]]] = {}
+    # the refunds this step made (`step_refunds`: a line of the lot refunded before, e.g. on a return, is not
+    # the recall's)
+    settled: dict[int, tuple[Order, list[int]]] = {}
     for affected in affected_lines(lot):
         if affected.action == "unpaid":  # the recall's own step has not canceled it yet: the rule does now
             if affected.order.id in unpaid_done or not cancel_unpaid_order(affected.order.id, actor=actor, now=now):
@@ -222,16 +223,13 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
             unpaid_done.add(affected.order.id)
         elif affected.action in ("cancel", "refund"):
             settle = withdraw_line if affected.action == "cancel" else refund_line
-            refund = settle(affected.line, actor=actor, now=now, reason=reason, mail=None)
-            _order, lines, refunds = settled.setdefault(affected.order.id, (affected.order, [], []))
-            lines.append(affected.line.id)
-            if refund is not None:
-                refunds.append(refund.id)
+            settle(affected.line, actor=actor, now=now, reason=reason, mail=None)
+            settled.setdefault(affected.order.id, (affected.order, []))[1].append(affected.line.id)
         else:
             continue
         done += 1
-    for order, lines, refunds in settled.values():  # one mail per order: the recall, its lines, the money
-        notify(order, "recall_refunded", note=lot.code, settled={"lines": lines, "refunds": refunds})
+    for order, lines in settled.values():  # one mail per order: the recall, its lines, the money
+        notify(order, "recall_refunded", note=lot.code, settled={"lines": lines, "refunds": step_refunds(order.id)})
     record_audit(actor=actor, action="lot.recall_refund", subject=lot, detail={"lines": done}, now=now)
     return done
 
