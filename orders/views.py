@@ -154,19 +154,12 @@ def _register_login_hook() -> None:
 _register_login_hook()
 
 
-def _int_arg(value, field: str, *, maximum: int = MAX_INT) -> int:
+def _int_arg(value, field: str, *, maximum: int = MAX_INT, count: bool = False) -> int:
+    """The whole number a form sent as `field` (an id, a hidden field: up to `maximum`), else 422 `not_integer`.
+    `count`: a count the buyer typed (quantity, guests, rooms), `shop.args.parse_count` — a whole number too
+    large to hold is the largest one, which the service refuses saying its range."""
     try:
-        return parse_int(value, minimum=-MAX_INT, maximum=maximum)
-    except (TypeError, ValueError):
-        raise DomainError("not_integer", fields={field: "not_integer"}) from None
-
-
-def _count_arg(value, field: str) -> int:
-    """A count the buyer typed (quantity, guests, rooms): a whole number too large to hold is the largest one,
-    which the service refuses saying its range (`shop.args.parse_count`); anything else not a whole number
-    is 422 `not_integer`."""
-    try:
-        return parse_count(value)
+        return parse_count(value) if count else parse_int(value, minimum=-MAX_INT, maximum=maximum)
     except (TypeError, ValueError):
         raise DomainError("not_integer", fields={field: "not_integer"}) from None
 
@@ -203,7 +196,7 @@ def cart_page():
 def cart_add():
     try:
         product_id = _int_arg(request.form.get("product_id"), "product_id", maximum=MAX_ID)
-        quantity = _count_arg(request.form.get("quantity", 1), "quantity")
+        quantity = _int_arg(request.form.get("quantity", 1), "quantity", count=True)
         cart = _current_cart(create=True)
         carts.add_line(cart, product_id, quantity, now=now_utc(), buy_now=bool(request.form.get("buy_now")))
         commit()
@@ -287,12 +280,12 @@ def cart_add_booking():
     try:
         item = BookingItem(
             listing_id=_int_arg(form.get("listing_id"), "listing_id", maximum=MAX_ID),
-            guests=_count_arg(form.get("guests"), "guests"),
+            guests=_int_arg(form.get("guests"), "guests", count=True),
             check_in=_date_arg(form.get("checkin"), "checkin"),
             check_out=_date_arg(form.get("checkout"), "checkout"),
             session_id=_optional_id(form.get("session_id"), "session_id"),
             unit_type_id=_optional_id(form.get("unit_type_id"), "unit_type_id"),
-            units=_count_arg(form.get("units") or 1, "units"),
+            units=_int_arg(form.get("units") or 1, "units", count=True),
         )
         # the party and the rooms are checked by tourism against the listing's own limits (每个预订最多 6 人,
         # 每个预订最多 3 间; 人数不能小于 1, 间数至少为 1), as 预订 of a signed-in visitor is: not against the
@@ -326,15 +319,15 @@ def cart_update(line_id: int):
             carts.set_booking(
                 cart,
                 line_id,
-                guests=_count_arg(request.form.get("guests"), "guests"),
-                units=_count_arg(request.form.get("units") or 1, "units"),
+                guests=_int_arg(request.form.get("guests"), "guests", count=True),
+                units=_int_arg(request.form.get("units") or 1, "units", count=True),
                 check_in=_line_date_arg("checkin"),
                 check_out=_line_date_arg("checkout"),
                 session_id=_optional_id(request.form.get("session_id"), "session_id"),
                 now=now_utc(),
             )
         else:
-            quantity = _count_arg(request.form.get("quantity"), "quantity")
+            quantity = _int_arg(request.form.get("quantity"), "quantity", count=True)
             removed = carts.set_quantity(cart, line_id, quantity, now=now_utc()) is None
         commit()
         if removed:  # 删除, or a quantity of 0: the line is gone, and the page says so
