@@ -567,7 +567,10 @@ def test_a_late_payment_for_an_expired_order_whose_goods_are_gone_says_only_that
     )
     _lapse(db, code, "order")
     _place_items(
-        client, api_token, make_user(email="took-the-goods@test.cn"), [{"product_id": product.id, "quantity": 2}],
+        client,
+        api_token,
+        make_user(email="took-the-goods@test.cn"),
+        [{"product_id": product.id, "quantity": 2}],
         goods=True,
     )
     before = len(_mails(caplog, buyer.email))
