@@ -39,13 +39,6 @@ def _order_invoice_state(order) -> str | None:
     return svc.order_invoice_state(order)
 
 
-@bp.app_template_global("invoice_state")
-def _invoice_state(invoice) -> str:
-    """An invoice's row and page: its stored status, or "not_needed" (无需开票) for a request whose part was
-    refunded (`svc.invoice_state`)."""
-    return svc.invoice_state(invoice)
-
-
 #: Labels for the templates, translated when shown (lazy), not on every page's render.
 INVOICE_KIND_LABELS = {InvoiceKind.ORDINARY: _l("增值税普通发票"), InvoiceKind.SPECIAL: _l("增值税专用发票")}
 INVOICE_STATUS_LABELS = {"requested": _l("待开票"), "issued": _l("已开票"), svc.NOT_NEEDED: _l("无需开票")}
@@ -147,7 +140,8 @@ def request_period():
 @bp.get("/invoices")
 @login_required
 def mine():
-    return render_template("invoices/mine.html", invoices=svc.invoices_of(current_user))
+    invoices = svc.invoices_of(current_user)
+    return render_template("invoices/mine.html", invoices=invoices, figures=svc.figures_of(invoices))
 
 
 @bp.get("/invoices/<int:invoice_id>")
@@ -243,8 +237,5 @@ def station_list():
         station_id = int_or_none(raw, maximum=MAX_ID)
     invoices: list[Invoice] = svc.station_invoices(station_id) if station_id else []
     return render_template(
-        "invoices/station.html",
-        invoices=invoices,
-        red_due={i.id: svc.red_due_fen(i) for i in invoices},
-        available={i.id: svc.invoice_available_fen(i) for i in invoices if svc.invoice_state(i) == "requested"},
+        "invoices/station.html", invoices=invoices, figures=svc.figures_of(invoices), station_todo=True
     )

@@ -17,6 +17,10 @@ paid minus refunds and the period's total never exceeds the sum of its orders. A
 invoicing leaves an order invoiced above its money: its invoices show `red_due_fen` until the station
 records the red invoice against the original.
 
+A list's figures (`figures_of`: state, what may be issued, the red invoice due) read its invoices' orders
+loaded with it (`list_loads`) and these sums for all of them at once (`Sums`): its statements do not grow
+with its rows.
+
 A request's state is computed too (`invoice_state`), never stored (no migration): 待开票 (`requested`)
 while `request_due_fen` (the station's part of its orders now, `station_parts_fen`) is above 0; 无需开票
 (`not_needed`) once it is 0 — the station's part refunded or canceled after the request (a recall's
@@ -37,15 +41,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from institutions import creditcode
 from institutions.models import MemberRole, Organisation, OrganisationMember, Purchase, PurchaseOrder
 from institutions.services.organisations import get_visible_organisation, is_staff, organisations_of
 from invoices.files import check_invoice_file, store_invoice_file
 from invoices.models import Invoice, InvoiceKind, InvoiceOrder, InvoiceScope, InvoiceStatus
-from orders.models import Order, OrderStatus, PaymentState, ShipmentStatus
+from orders.models import Order, OrderStatus, PaymentState, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
-from orders.services.cashbook import shipment_cash_fen
+from orders.services.cashbook import shipment_cash_fen, shipments_cash_fen
 from orders.services.common import lock_order, lock_payment
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
@@ -265,27 +270,79 @@ def may_issue(invoice: Invoice, user) -> bool:
 # --- what may be invoiced ----------------------------------------------------------------------------
 
 
-def order_paid_fen(order: Order) -> int:
+class Sums:
+    """The sums the figures of some invoices read — what the issued invoices attribute to each of their
+    orders (per station and in all), a cash order's cash per shipment, a blue invoice's red parts — each
+    taken for all of them in one grouped statement (`figures_of`: a list costs the same statements
+    however many rows it has). Read with the invoices' orders loaded (`list_loads`)."""
+
+    def __init__(self, invoices: list[Invoice]):
+        orders = {link.order_id: link.order for invoice in invoices for link in invoice.orders}
+        self.invoiced: dict[tuple[int, int], int] = {}
+        self.invoiced_all: dict[int, int] = {}
+        if orders:
+            for order_id, station_id, fen in db.session.execute(
+                sa.select(InvoiceOrder.order_id, Invoice.station_id, sa.func.sum(InvoiceOrder.amount_fen))
+                .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+                .where(InvoiceOrder.order_id.in_(sorted(orders)), Invoice.status == InvoiceStatus.ISSUED)
+                .group_by(InvoiceOrder.order_id, Invoice.station_id)
+            ):
+                self.invoiced[(order_id, station_id)] = int(fen or 0)
+                self.invoiced_all[order_id] = self.invoiced_all.get(order_id, 0) + int(fen or 0)
+        self.cash = shipments_cash_fen(s.id for o in orders.values() if is_cash_order(o) for s in o.shipments)
+        blue = sorted(i.id for i in invoices if i.status == InvoiceStatus.ISSUED and i.red_of_id is None)
+        self.reds: dict[int, dict[int, int]] = {}
+        if blue:
+            for red_of_id, order_id, fen in db.session.execute(
+                sa.select(Invoice.red_of_id, InvoiceOrder.order_id, sa.func.sum(InvoiceOrder.amount_fen))
+                .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+                .where(Invoice.red_of_id.in_(blue))
+                .group_by(Invoice.red_of_id, InvoiceOrder.order_id)
+            ):
+                if red_of_id is not None:  # always: one of `blue`
+                    self.reds.setdefault(red_of_id, {})[order_id] = int(fen or 0)
+
+
+def list_loads():
+    """What the figures of a list of invoices read of each (`figures_of`), loaded with the list: its orders'
+    links, the orders, their shipments with their lines, their payments. (A function: the options name
+    mapped attributes, which are built once every package's models are imported.)"""
+    return (
+        selectinload(Invoice.orders)
+        .selectinload(InvoiceOrder.order)
+        .options(selectinload(Order.shipments).selectinload(Shipment.lines), selectinload(Order.payments))
+    )
+
+
+def _cash_fen(shipment_id: int, sums: Sums | None) -> int:
+    return sums.cash[shipment_id] if sums is not None else shipment_cash_fen(shipment_id)
+
+
+def order_paid_fen(order: Order, sums: Sums | None = None) -> int:
     """The order's money received: a cash order's net cash in the books, else captured − refunded."""
     if is_cash_order(order):
-        return sum(shipment_cash_fen(s.id) for s in order.shipments)
+        return sum(_cash_fen(s.id, sums) for s in order.shipments)
     return sum(p.amount_fen - p.refunded_fen for p in order.payments if p.state in CAPTURED)
 
 
-def station_paid_fen(order: Order, station_id: int) -> int:
+def station_paid_fen(order: Order, station_id: int, sums: Sums | None = None) -> int:
     """The station's part of the order's money received."""
     shipments = [s for s in order.shipments if s.station_id == station_id]
     if is_cash_order(order):
-        return sum(shipment_cash_fen(s.id) for s in shipments)
-    return min(sum(shipment_due_fen(s) for s in shipments), order_paid_fen(order))
+        return sum(_cash_fen(s.id, sums) for s in shipments)
+    return min(sum(shipment_due_fen(s) for s in shipments), order_paid_fen(order, sums))
 
 
 def station_due_fen(order: Order, station_id: int) -> int:
     return sum(shipment_due_fen(s) for s in order.shipments if s.station_id == station_id)
 
 
-def invoiced_fen(order_id: int, station_id: int | None = None) -> int:
+def invoiced_fen(order_id: int, station_id: int | None = None, sums: Sums | None = None) -> int:
     """What the issued invoices (red ones negative) attribute to the order (of one station, or all)."""
+    if sums is not None:
+        return (
+            sums.invoiced_all.get(order_id, 0) if station_id is None else sums.invoiced.get((order_id, station_id), 0)
+        )
     query = (
         sa.select(sa.func.coalesce(sa.func.sum(InvoiceOrder.amount_fen), 0))
         .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
@@ -296,35 +353,32 @@ def invoiced_fen(order_id: int, station_id: int | None = None) -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def available_fen(order: Order, station_id: int) -> int:
+def available_fen(order: Order, station_id: int, sums: Sums | None = None) -> int:
     """What the station may still invoice for the order: never above what was paid minus refunds."""
     if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
         return 0
     left = min(
-        station_paid_fen(order, station_id) - invoiced_fen(order.id, station_id),
-        order_paid_fen(order) - invoiced_fen(order.id),
+        station_paid_fen(order, station_id, sums) - invoiced_fen(order.id, station_id, sums),
+        order_paid_fen(order, sums) - invoiced_fen(order.id, sums=sums),
     )
     return max(0, left)
 
 
-def over_fen(order: Order, station_id: int) -> int:
+def over_fen(order: Order, station_id: int, sums: Sums | None = None) -> int:
     """How far the order is invoiced above its money (a refund after invoicing), for the station."""
     return max(
         0,
-        invoiced_fen(order.id, station_id) - station_paid_fen(order, station_id),
-        invoiced_fen(order.id) - order_paid_fen(order),
+        invoiced_fen(order.id, station_id, sums) - station_paid_fen(order, station_id, sums),
+        invoiced_fen(order.id, sums=sums) - order_paid_fen(order, sums),
     )
 
 
-def _net_parts(invoice: Invoice) -> dict[int, int]:
+def _net_parts(invoice: Invoice, sums: Sums | None = None) -> dict[int, int]:
     """A blue invoice's part of each order, less what its red invoices took back."""
     parts = {link.order_id: link.amount_fen for link in invoice.orders}
-    for order_id, amount in db.session.execute(
-        sa.select(InvoiceOrder.order_id, InvoiceOrder.amount_fen)
-        .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
-        .where(Invoice.red_of_id == invoice.id)
-    ):
-        parts[order_id] = parts.get(order_id, 0) + int(amount)
+    reds = (sums or Sums([invoice])).reds.get(invoice.id, {})
+    for order_id, amount in reds.items():
+        parts[order_id] = parts.get(order_id, 0) + amount
     return parts
 
 
@@ -336,16 +390,17 @@ def net_amount_fen(invoice: Invoice) -> int:
     return (invoice.amount_fen or 0) + int(reds or 0)
 
 
-def red_due_fen(invoice: Invoice) -> int:
+def red_due_fen(invoice: Invoice, sums: Sums | None = None) -> int:
     """What of an issued blue invoice should be reversed by a red invoice: its part of orders now
     invoiced above their money (a refund after invoicing). 0 for a request or a red invoice."""
     if invoice.status != InvoiceStatus.ISSUED or invoice.red_of_id is not None:
         return 0
+    parts = _net_parts(invoice, sums)
     due = 0
     for link in invoice.orders:
-        part = _net_parts(invoice).get(link.order_id, 0)
+        part = parts.get(link.order_id, 0)
         if part > 0:
-            due += min(part, over_fen(link.order, invoice.station_id))
+            due += min(part, over_fen(link.order, invoice.station_id, sums))
     return due
 
 
@@ -355,9 +410,9 @@ def station_parts_fen(invoice: Invoice) -> dict[int, int]:
     return {link.order_id: station_due_fen(link.order, invoice.station_id) for link in invoice.orders}
 
 
-def invoice_available_fen(invoice: Invoice) -> int:
+def invoice_available_fen(invoice: Invoice, sums: Sums | None = None) -> int:
     """What the station may issue now for a request (the sum over its orders)."""
-    return sum(available_fen(link.order, invoice.station_id) for link in invoice.orders)
+    return sum(available_fen(link.order, invoice.station_id, sums) for link in invoice.orders)
 
 
 def request_due_fen(invoice: Invoice) -> int:
@@ -382,6 +437,27 @@ def invoice_state(invoice: Invoice) -> str:
     if invoice.status == InvoiceStatus.REQUESTED and request_due_fen(invoice) == 0:
         return NOT_NEEDED
     return invoice.status
+
+
+@dataclass(frozen=True)
+class InvoiceFigures:
+    """What a list shows of one invoice: its state (`invoice_state`), what the station may issue now for a
+    request (`invoice_available_fen`, 0 otherwise) and the red invoice due (`red_due_fen`)."""
+
+    state: str
+    available_fen: int
+    red_due_fen: int
+
+
+def figures_of(invoices: list[Invoice]) -> dict[int, InvoiceFigures]:
+    """{invoice id: InvoiceFigures} of a list read with `list_loads`, in the statements of `Sums`."""
+    sums = Sums(invoices)
+    figures = {}
+    for invoice in invoices:
+        state = invoice_state(invoice)
+        available = invoice_available_fen(invoice, sums) if state == InvoiceStatus.REQUESTED else 0
+        figures[invoice.id] = InvoiceFigures(state, available, red_due_fen(invoice, sums))
+    return figures
 
 
 # --- asking ----------------------------------------------------------------------------------------------
@@ -771,6 +847,7 @@ def invoices_of(user) -> list[Invoice]:
             .where(
                 sa.or_(Invoice.requested_by_id == user.id, Invoice.organisation_id.in_(_rights_organisation_ids(user)))
             )
+            .options(list_loads())
             .order_by(Invoice.id.desc())
             .limit(MAX_LIST)
         )
@@ -783,6 +860,7 @@ def station_invoices(station_id: int) -> list[Invoice]:
     rows = db.session.scalars(
         sa.select(Invoice)
         .where(Invoice.station_id == station_id)
+        .options(list_loads())
         .order_by(sa.case((Invoice.status == InvoiceStatus.REQUESTED, 0), else_=1), Invoice.id.desc())
         .limit(MAX_LIST)
     )

@@ -119,6 +119,28 @@ def taken_entry(shipment_id: int) -> CashEntry | None:
     )
 
 
+def shipments_cash_fen(shipment_ids) -> dict[int, int]:
+    """{shipment id: `shipment_cash_fen`} for several shipments in two statements, whatever their number
+    (a shipment without cash: 0)."""
+    ids = sorted(set(shipment_ids))
+    if not ids:
+        return {}
+    cash = dict.fromkeys(ids, 0)
+    for shipment_id, fen in db.session.execute(
+        sa.select(CashEntry.shipment_id, sa.func.sum(CashEntry.amount_fen))
+        .where(CashEntry.shipment_id.in_(ids), CashEntry.kind.in_((*TAKEN_KINDS, CashKind.REFUND)))
+        .group_by(CashEntry.shipment_id)
+    ):
+        cash[shipment_id] += int(fen or 0)
+    for shipment_id, fen in db.session.execute(
+        sa.select(Refund.shipment_id, sa.func.sum(Refund.amount_fen))
+        .where(Refund.shipment_id.in_(ids), Refund.state == REFUND_OWED)
+        .group_by(Refund.shipment_id)
+    ):
+        cash[shipment_id] -= int(fen or 0)
+    return cash
+
+
 def taken_stations(shipment_ids) -> dict[int, int]:
     """{shipment id: the station whose till took its cash} for those of the shipments whose cash is in a book
     (`taken_entry`'s station, for several shipments in one statement)."""
