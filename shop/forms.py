@@ -64,6 +64,11 @@ class DayField(DateField):
                 ) from None
 
 
+#: WTForms' own msgid for a field that is no whole number (said through BUILTIN_MESSAGES as 请输入整数); a name, so
+#: that extraction does not take WTForms' English into the shop's catalogue.
+_NOT_AN_INTEGER = "Not a valid integer value."
+
+
 class WholeNumberField(IntegerField):
     """The whole-number field of every form (WTForms' `IntegerField` reads with `int()`, which takes `٣`,
     `३` and `1_000`): ASCII digits with an optional sign, full-width ones as a Chinese input method types
@@ -80,7 +85,7 @@ class WholeNumberField(IntegerField):
             self.data = parse_count(text[1:] if text.startswith("+") and text[1:2] != "-" else text)
         except ValueError:
             self.data = None
-            raise ValueError(self.invalid_value_message or self.gettext("Not a valid integer value.")) from None
+            raise ValueError(self.invalid_value_message or self.gettext(_NOT_AN_INTEGER)) from None
 
 
 class YuanField(StringField):
