@@ -245,7 +245,9 @@ def product(product_id: int):
         households_linked=linked_household_count(p.id),
         township={"id": p.village.township.id, "name": p.village.township.name},
     )
-    return ok(data)
+    # Through its model, as the spec describes it: a document's dates as ISO dates ("2026-12-08"), not the
+    # HTTP dates ("Tue, 08 Dec 2026 00:00:00 GMT") Flask's JSON gives a bare `date`.
+    return ok(ProductDetail.model_validate(data))
 
 
 @endpoint("/villages", response=VillageList, tags=("reference",))

@@ -99,6 +99,8 @@ def test_approved_and_valid_papers_sell(db, client, api_token, today):
     assert api["sellable"] is True and api["paper_gaps"] == []
     assert [d["kind"] for d in api["documents"]] == ["compliance_certificate"]
     assert api["documents"][0]["issuer"] == ""  # a 合格证's issuer is its producer: never public
+    # the dates as the spec says them (`format: date`), not as HTTP dates
+    assert (api["documents"][0]["valid_from"], api["documents"][0]["valid_until"]) == (today.isoformat(),) * 2
     res = _checkout(client, api_token(make_user()), product, 2)
     assert res.status_code == 201, res.json
     assert _on_hand(db, product) == 8
