@@ -139,6 +139,11 @@ class OrderIn(Schema):
 class LineOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)  # answered from the shipment's order lines
 
+    line_id: int = Field(
+        validation_alias="id",
+        description="the order line's id, as the line's URLs name it (`/orders/{code}/lines/{line_id}/review`, "
+        "`…/refund-request`)",
+    )
     product_id: int | None
     title: str
     unit: str
@@ -173,6 +178,10 @@ class TransferToOut(BaseModel):
 
 class BookingLineOut(BaseModel):
     id: str = Field(description="the booking's code (GET /bookings/<code>)")
+    line_id: int = Field(
+        description="the order line it is sold through, as the line's URLs name it (a completed stay's review: "
+        "`/orders/{code}/lines/{line_id}/review`)"
+    )
     listing_id: int
     title: str
     status: str = Field(description="held, confirmed, checked_in, completed, canceled, expired, no_show")
@@ -330,6 +339,7 @@ def _booking_line_out(line: OrderLine) -> BookingLineOut:
     b = line.booking
     return BookingLineOut(
         id=b.code,
+        line_id=line.id,
         listing_id=b.listing_id,
         title=line.title,
         status=b.status,

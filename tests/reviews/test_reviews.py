@@ -362,3 +362,24 @@ def test_a_stay_reviewed_twice_says_the_booking_was_reviewed_not_a_product(clien
         assert "这项预订已经评价过了" in html and "这件商品已经评价过了" not in html
     html = client.get(_url(done, line) + "?lang=en", follow_redirects=True).get_data(as_text=True)
     assert "You have already reviewed this booking" in html
+
+
+def test_an_api_client_finds_the_line_ids_it_reviews_in_the_order_answer(client, db, world, now, api_token):
+    """`POST /orders/{code}/lines/{line_id}/review` names a line; the buyer's order answer gives each goods
+    line and each booking line its `line_id`, so a phone app can review what it bought from what it read."""
+    listing = make_listing(host=make_user(role="host"), name="花海原乡民宿")
+    stay = stay_order(world.buyer, listing)
+    goods = delivered_order(world, now)
+    commit()
+    headers = api_token(world.buyer)
+    stay_answer = client.get(f"/api/v1/orders/{stay.code}", headers=headers).json
+    goods_answer = client.get(f"/api/v1/orders/{goods.code}", headers=headers).json
+    booking_line = stay_answer["bookings"][0]["line_id"]
+    goods_line = goods_answer["shipments"][0]["items"][0]["line_id"]
+    assert (booking_line, goods_line) == (stay.lines[0].id, goods.lines[0].id)
+    # the list answers them too
+    listed = client.get("/api/v1/orders", headers=headers).json["items"]
+    assert {o["id"]: o["bookings"][0]["line_id"] for o in listed if o["bookings"]} == {stay.code: booking_line}
+    for code, line_id in ((stay.code, booking_line), (goods.code, goods_line)):
+        r = client.post(f"/api/v1/orders/{code}/lines/{line_id}/review", json={"rating": 5}, headers=headers)
+        assert r.status_code == 201, r.json
