@@ -86,6 +86,8 @@ class EndpointSpec:
     methods: tuple[str, ...]
     name: str
     summary: str
+    #: The view's whole docstring, its paragraphs' lines joined (the spec's `description`).
+    description: str
     tags: tuple[str, ...]
     auth: bool
     roles: tuple[str, ...]
@@ -102,6 +104,23 @@ class EndpointSpec:
 
 
 ENDPOINTS: list[EndpointSpec] = []
+
+#: The end of a docstring's first sentence: a full stop before a space, unless it ends "e.g." or "i.e.".
+_SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)\.(?=\s)")
+
+
+def _docstring_text(fn: Callable) -> str:
+    """A view's docstring as the spec shows it: each paragraph's wrapped lines joined into one line,
+    paragraphs apart (a summary cut at the first line break ended mid-sentence, "…: `{product_id,")."""
+    doc = inspect.cleandoc(fn.__doc__ or "")
+    return "\n\n".join(" ".join(p.split()) for p in doc.split("\n\n") if p.strip())
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of `text`'s first paragraph (the whole paragraph when it has one sentence)."""
+    first = text.split("\n\n")[0]
+    end = _SENTENCE_END.search(first)
+    return first[: end.start()] if end else first.rstrip(".")
 
 #: Deepest nesting of objects and lists a request body may have (the deepest real body has 3 levels);
 #: deeper bodies are refused before anything recurses over them.
@@ -278,7 +297,8 @@ def endpoint(
             rule=rule,
             methods=tuple(methods),
             name=fn.__name__,
-            summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
+            summary=summary or _first_sentence(_docstring_text(fn)),
+            description=_docstring_text(fn),
             tags=tuple(tags),
             auth=auth or bool(roles),
             roles=tuple(roles),
@@ -376,6 +396,7 @@ def build_openapi() -> dict:
             op: dict[str, Any] = {
                 "operationId": spec.name,
                 "summary": spec.summary,
+                **({"description": spec.description} if spec.description else {}),
                 "tags": list(spec.tags),
                 "parameters": [
                     {

@@ -54,6 +54,23 @@ def test_every_schema_of_the_openapi_document_has_a_name_of_its_own(client):
     assert {"GoodsItemIn", "StayItemIn", "OrderShipmentOut", "StationShipmentOut", "BookingPaymentOut"} <= set(schemas)
 
 
+def test_every_operation_is_summarised_by_a_whole_sentence_and_described_by_its_whole_docstring(client):
+    """A view's docstring wraps over several lines; its summary is its first sentence, never its first line
+    (which ended mid-sentence: "… of products and booking lines: `{product_id,"), and the description is
+    all of it, so a client reads the rules the docstring states (the pay-later limits of POST /orders)."""
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            summary = op["summary"]
+            assert summary and "\n" not in summary, (method, path)
+            # a code span or a JSON object left open: cut mid-sentence ("[from, to)" is a half-open range)
+            assert summary.count("`") % 2 == 0 and summary.count("{") == summary.count("}"), (method, path, summary)
+    create = paths["/api/v1/orders"]["post"]
+    assert create["summary"].endswith("or a day's tickets `{listing_id, date, guests}`")
+    assert "MAX_PAY_LATER_QUANTITY units per line (422)" in create["description"]
+    assert "\n" not in create["description"]  # its wrapped lines joined
+
+
 def test_healthz_is_json_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json == {"status": "ok"}
