@@ -122,6 +122,7 @@ def _first_sentence(text: str) -> str:
     end = _SENTENCE_END.search(first)
     return first[: end.start()] if end else first.rstrip(".")
 
+
 #: Deepest nesting of objects and lists a request body may have (the deepest real body has 3 levels);
 #: deeper bodies are refused before anything recurses over them.
 MAX_JSON_DEPTH = 16
