@@ -407,7 +407,7 @@ def cancel_booking_api(code: str):
     tags=("tourism",),
     errors=(409,),
     summary="The host checks the guest in with the confirmation code; a booking paid on arrival needs "
-    "cash_received_fen equal to what is due (409 cash_not_received)",
+    "cash_received_fen equal to what is due (409 `checkin_cash_not_received`, naming `amount_due_fen`)",
 )
 def check_in_booking_api(code: str, body: CheckInIn):
     user = api_user()

@@ -238,6 +238,9 @@ def test_check_in_only_by_the_listings_host_with_the_right_code(client, db, api_
         if status == 409:
             assert r.json["error"]["code"] == "checkin_cash_not_received"
             assert r.json["error"]["fields"]["amount_due_fen"] == str(total)
+    # and the spec names that code (it said a station's `cash_not_received`)
+    spec = client.get("/api/v1/openapi.json").json["paths"]["/api/v1/bookings/{code}/check-in"]["post"]
+    assert "409 `checkin_cash_not_received`" in spec["summary"], spec["summary"]
     assert db.session.scalar(sa.select(Booking.status)) == "confirmed"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(HostCashEntry)) == 0
     r = client.post(
