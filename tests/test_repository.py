@@ -63,3 +63,14 @@ def test_the_check_finds_a_reference():
     assert OUTSIDE.search("rules in " + "STYLE" + ".md B2")
     assert OUTSIDE.search("see `../" + "shared/" + "county-plan" + "-2017.txt`")
     assert not OUTSIDE.search('"PRODUCT" placeholder, docs/ARCHITECTURE.md "Public codes"')
+
+
+def test_readme_names_every_setting_config_reads_from_the_environment():
+    """A next engineer finds every environment variable `config.py` reads in the README (its "Configuration"
+    table, or the section about what it is for): API_TOKEN_DAYS, RATE_LIMITS and a dozen more were read and
+    named nowhere."""
+    config = (ROOT / "config.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'(?:environ\.get|_int|_bool|_list)\("([A-Z][A-Z0-9_]+)"', config))
+    assert {"DATABASE_URL", "API_TOKEN_DAYS", "SITE_URL", "TRUSTED_HOSTS"} <= read  # the pattern finds them
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert sorted(name for name in read if not re.search(rf"\b{name}\b", readme)) == []
