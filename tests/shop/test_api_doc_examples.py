@@ -76,3 +76,16 @@ def test_every_example_of_the_api_doc_answers_as_the_doc_says(app, client):
                 names[name] = str(_read(answer.get_json(), path))
             except (KeyError, IndexError, StopIteration):  # pragma: no cover - the failure's message
                 pytest.fail(f"{step}: the answer has no {path}: {answer.get_json()}")
+
+
+def test_every_demo_account_the_readme_names_signs_in_with_the_password_it_gives(app, client):
+    """README "Roles and demo accounts": each account it names is seeded, with the one password it says."""
+    readme = (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Roles and demo accounts") : readme.index("## Configuration")]
+    password = re.search(r"All demo accounts use the password `([^`]+)`", section).group(1)
+    accounts = sorted(set(re.findall(r"\b[a-z0-9]+@demo\.cn\b", section)))
+    assert len(accounts) >= 8, accounts
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    for email in accounts:
+        answer = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+        assert answer.status_code == 200, (email, answer.get_json())
