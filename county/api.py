@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from flask import Response, request
@@ -438,8 +438,8 @@ class ProductChangeOut(BaseModel):
     status: Literal["pending", "approved", "rejected"]
     old: CertifiedFacts
     new: CertifiedFacts
-    requested_at: str
-    decided_at: str | None
+    requested_at: datetime
+    decided_at: datetime | None
     decision_note: str
 
 
@@ -465,8 +465,8 @@ def _change_out(change) -> dict:
         new=CertifiedFacts(
             name=change.name, unit=change.unit, price_fen=change.price_fen, image_path=change.image_path
         ),
-        requested_at=change.requested_at.isoformat(),
-        decided_at=change.decided_at.isoformat() if change.decided_at else None,
+        requested_at=change.requested_at,
+        decided_at=change.decided_at,
         decision_note=change.decision_note or "",
     ).model_dump(mode="json")
 

@@ -275,6 +275,10 @@ def test_the_county_decides_changes_through_the_api_audited_like_the_page(client
     assert item["id"] == change.id and item["product_id"] == product.id and item["status"] == "pending"
     assert item["old"] == {"name": "三江腌菜礼盒", "unit": "盒", "price_fen": 6800, "image_path": None}
     assert (item["new"]["price_fen"], item["new"]["unit"], item["new"]["name"]) == (99900, "箱", None)
+    # a time as every answer of the API writes it (UTC, `Z`), and as the spec says (date-time)
+    assert (item["requested_at"], item["decided_at"]) == (NOW.isoformat().replace("+00:00", "Z"), None)
+    spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]["ProductChangeOut"]["properties"]
+    assert spec["requested_at"]["format"] == "date-time"
     # a rejection needs a reason: nothing changes without one
     for body in ({}, {"reason": ""}, {"reason": "   "}):
         r = client.post(f"/api/v1/county/product-changes/{change.id}/reject", json=body, headers=headers)
