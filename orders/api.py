@@ -222,7 +222,10 @@ class OrderOut(BaseModel):
     delivery: str
     pickup_station_id: int | None
     created_at: datetime
-    expires_at: datetime | None
+    expires_at: datetime | None = Field(
+        description="while the order waits for its payment (`pending`), the time it expires unpaid (请在…前支付, as the "
+        "order page says it); null once it is paid, confirmed to be paid later, canceled or expired"
+    )
     shipments: list[OrderShipmentOut]
     #: The booking lines (stays, sessions, tickets) of the order.
     bookings: list[BookingLineOut] = []
@@ -281,7 +284,7 @@ def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | 
         delivery=order.delivery,
         pickup_station_id=order.pickup_station_id,
         created_at=order.created_at,
-        expires_at=order.expires_at,
+        expires_at=order.expires_at if order.status == OrderStatus.PENDING else None,  # the order page's rule
         shipments=[
             OrderShipmentOut(
                 id=s.code,

@@ -241,3 +241,18 @@ def test_openapi_describes_where_an_order_came_from(client, db):
     assert "来自采购单" in origin["description"] and "null" in origin["description"]
     described = schemas["OrderOriginOut"]["properties"]
     assert set(described) == {"label", "url"} and all(field["description"] for field in described.values())
+
+
+def test_an_order_answers_its_payment_deadline_only_while_it_waits_for_payment(client, db, api_token, now, fake_stripe):
+    """`expires_at` is the 请在…前支付 of the order page: a pending card order's; a paid, pay-later or canceled
+    order has none (the answer kept the deadline of an order paid long ago)."""
+    buyer = make_user()
+    headers = api_token(buyer)
+    card = make_order(buyer, [(make_product(stock=5), 1)], now=now, payment_method="card")
+    cod = make_order(buyer, [(make_product(stock=5), 1)], now=now)
+    assert (card.status, cod.status) == ("pending", "confirmed")
+    pending = client.get(f"/api/v1/orders/{card.code}", headers=headers).json
+    assert pending["expires_at"] == card.expires_at.isoformat().replace("+00:00", "Z")
+    assert client.get(f"/api/v1/orders/{cod.code}", headers=headers).json["expires_at"] is None
+    canceled = client.post(f"/api/v1/orders/{card.code}/cancel", headers=headers).json
+    assert (canceled["status"], canceled["expires_at"]) == ("canceled", None)
