@@ -6,8 +6,6 @@ Services only flush; routes and the API commit.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,10 +22,8 @@ from shop.codes import typed_code
 from shop.db import unique_or
 from shop.errors import Conflict, Forbidden, NotFound, ValidationError
 from shop.extensions import db
+from shop.text import plain_text
 from tourism.models import Booking, BookingStatus, Listing
-
-_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def clean_text(text: str | None, *, limit: int, field: str) -> str:
@@ -38,9 +34,7 @@ def clean_text(text: str | None, *, limit: int, field: str) -> str:
     escaped (Jinja's autoescape; JSON strings), so nothing typed is lost and nothing typed runs. Too long:
     `review_too_long` naming `field`, the form's and the API's name of what was typed (`body` for a review and
     a reply, `reason` for a hide reason)."""
-    text = unicodedata.normalize("NFC", text or "").replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
-    text = _BLANK_LINES.sub("\n\n", text).strip()
+    text = plain_text(text)  # the one rule of free text written to others (shop.text)
     if len(text) > limit:
         raise ValidationError("review_too_long", n=limit, fields={field: "too_long"})
     return text
