@@ -176,6 +176,8 @@ _CASH = re.compile(r"^cash received (?P<amount>¥[0-9,]+\.[0-9]{2})$")
 _HANDED_BACK = re.compile(r"^cash handed back (?P<amount>¥[0-9,]+\.[0-9]{2})$")
 _FEE = re.compile(r"^fee (?P<fen>[0-9]+) fen kept$")
 _LINE = re.compile(r"^line (?P<line>[0-9]+) canceled: (?P<reason>.*)$", re.S)
+#: a booking the host canceled, with the reason given to the guest (tourism.services.booking.HOST_CANCELED_NOTE)
+_HOST_CANCELED = re.compile(r"^canceled by the host: unpaid; reason: (?P<reason>.*)$", re.S)
 
 
 def note_text(note: str | None) -> str:
@@ -189,6 +191,8 @@ def note_text(note: str | None) -> str:
         return _("现金 %(amount)s 已退还", amount=match["amount"])
     if match := _FEE.match(note):
         return _("收取手续费 %(amount)s", amount=format_yuan(int(match["fen"])))
+    if match := _HOST_CANCELED.match(note):
+        return _("接待户取消了未付款的预订，原因：%(reason)s", reason=match["reason"])
     if match := _LINE.match(note):
         return _("商品已取消：%(reason)s", reason=note_text(match["reason"]))
     return note

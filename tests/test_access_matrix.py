@@ -1048,7 +1048,14 @@ RULES: dict[str, Rule] = {
         "/host/listings/{w.experience.id}/sessions/{w.session.id}/delete", allow("host", admin=False), method="POST"
     ),
     "tourism.host_no_show": Rule("/host/bookings/{w.booking.code}/no-show", allow("host", admin=False), method="POST"),
-    "tourism.host_cancel": Rule("/host/bookings/{w.booking.code}/cancel", allow("host", admin=False), method="POST"),
+    "tourism.host_cancel_form": Rule(
+        "/host/bookings/{w.booking.code}/cancel",
+        allow("host", admin=False),
+        note="the host's reason form, or back to the calendar when the booking cannot be canceled by the host",
+    ),
+    "tourism.host_cancel": Rule(
+        "/host/bookings/{w.booking.code}/cancel", allow("host", admin=False), method="POST", data={"reason": "x"}
+    ),
     "tourism.host_refund_kept": Rule(
         "/host/bookings/{w.booking.code}/refund-kept", allow("host", admin=False), method="POST"
     ),
@@ -1088,6 +1095,13 @@ RULES: dict[str, Rule] = {
         allow("host", anonymous=401, admin=False),
         method="POST",
         json={"confirmation_code": "000000"},
+        token=True,
+    ),
+    "api.host_cancel_booking_api": Rule(
+        "/api/v1/bookings/{w.booking.code}/host-cancel",
+        allow("host", anonymous=401, admin=False),
+        method="POST",
+        json={"reason": "x"},
         token=True,
     ),
     "api.no_show_booking_api": Rule(

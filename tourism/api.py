@@ -1,7 +1,8 @@
 """JSON API endpoints of the tourism package (added to shop.api's blueprint).
 
 docs/api.md, "The core endpoints": `GET /listings`, `GET /listings/{id}/availability`, `POST /bookings`,
-`GET /bookings/{id}`, `POST /bookings/{id}/cancel`, `POST /bookings/{id}/check-in`.
+`GET /bookings/{id}`, `POST /bookings/{id}/cancel`, `POST /bookings/{id}/check-in`, and the host's
+`POST /bookings/{id}/no-show` and `POST /bookings/{id}/host-cancel` (with the reason the guest is told).
 Bookings are named by their public code; another user's booking is a 404.
 """
 
@@ -41,6 +42,7 @@ from tourism.services.booking import (
     get_booking_for_host,
     get_booking_for_user,
     get_listing,
+    host_cancel_booking,
     mark_no_show,
     start_card_payment,
 )
@@ -182,11 +184,22 @@ class BookingOut(BaseModel):
     host_contact: HostContact | None = Field(
         default=None, description="the host's name, phone, address and map point, once the booking is confirmed"
     )
+    host_cancel_reason: str | None = Field(
+        default=None, description="why the host canceled the booking, as the host wrote it for the guest; else null"
+    )
 
 
 class CancelOut(BookingOut):
     refund_fen: int = Field(description="what this call refunded (0 when the booking was canceled already)")
     fee_fen: int = Field(description="the fee this call kept (0 when the booking was canceled already)")
+
+
+class HostCancelIn(Schema):
+    reason: str = Field(
+        max_length=1000,
+        description="why, for the guest (required; at most 200 characters once trimmed: "
+        "422 host_cancel_reason_required, host_cancel_reason_too_long)",
+    )
 
 
 class CheckInIn(Schema):
@@ -241,6 +254,7 @@ def booking_out(booking: Booking) -> dict:
         order=order.code if order is not None else None,
         payment=payment_out(booking, payment) if payment is not None else None,
         host_contact=_host_contact(booking),
+        host_cancel_reason=booking.host_cancel_reason or None,
     )
     return data.model_dump(mode="json")
 
@@ -436,6 +450,27 @@ def no_show_booking_api(code: str):
     booking = get_booking_for_host(code, user)
     mark_no_show(booking, actor=user, now=now_utc())  # False: a no-show already, nothing changed
     commit()  # either way: the booking's lock is not held while the answer is read
+    return ok(booking_out(booking))
+
+
+@endpoint(
+    "/bookings/<code>/host-cancel",
+    ("POST",),
+    body=HostCancelIn,
+    response=BookingOut,
+    auth=True,
+    tags=("tourism",),
+    errors=(409,),
+    summary="The host releases an unpaid booking to be paid on arrival, saying why: the guest is mailed the reason, "
+    "which the booking's host_cancel_reason then says (409 paid_booking for a booking paid online, "
+    "booking_not_cancelable once it began); called again for a booking that is canceled already, it changes "
+    "nothing and answers the booking",
+)
+def host_cancel_booking_api(code: str, body: HostCancelIn):
+    user = api_user()
+    booking = get_booking_for_host(code, user)
+    host_cancel_booking(booking, actor=user, now=now_utc(), reason=body.reason)  # False: canceled already
+    commit()  # either way: the rows locked to find out are not held while the answer is read
     return ok(booking_out(booking))
 
 

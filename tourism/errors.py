@@ -65,6 +65,8 @@ MESSAGES = {
     "end_not_after_start": N_("结束日期必须晚于开始日期"),
     "free_cancel_days_out_of_range": N_("免费取消天数须在 0 到 %(n)s 之间"),
     "guests_at_least_one": N_("人数不能小于 1"),
+    "host_cancel_reason_required": N_("请填写取消原因：客人会在通知里看到"),
+    "host_cancel_reason_too_long": N_("取消原因最多 %(max)s 个字，请删减后再提交"),
     "invalid_arrival_cash": N_("收款金额无效"),
     "invalid_contact_phone": N_("请填写正确的手机号或座机号，例如 13800001234 或 0791-85712345"),
     "invalid_coordinate": N_("坐标须为十进制度数，最多 6 位小数，例如 28.547123"),

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm, WholeNumberField, YuanField
-from tourism.models import MAX_CLOSURE_REASON
+from tourism.models import MAX_CLOSURE_REASON, MAX_HOST_CANCEL_REASON
 from tourism.services.host import MAX_DESCRIPTION, MAX_FREE_CANCEL_DAYS, MAX_INCLUDED, MAX_UNIT_PRICE_FEN
 
 
@@ -46,6 +46,18 @@ class CloseDatesForm(ShopForm):
         validators=[Optional()],
         description=_l("最多 %(max)s 个字", max=MAX_CLOSURE_REASON),
         render_kw={"maxlength": MAX_CLOSURE_REASON},
+    )
+
+
+class HostCancelForm(ShopForm):
+    """The host's 取消预订: why, for the guest. Required and bounded by the service
+    (`tourism.services.booking.host_cancel_reason`), which says either in its own words."""
+
+    reason = TextAreaField(
+        _l("取消原因（客人会在通知里看到）"),
+        validators=[Optional()],
+        description=_l("必填，最多 %(max)s 个字", max=MAX_HOST_CANCEL_REASON),
+        render_kw={"rows": 3},
     )
 
 

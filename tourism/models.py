@@ -164,6 +164,10 @@ class Holiday(db.Model):
     name: Mapped[str] = mapped_column(sa.String(40))
 
 
+#: The longest reason a host gives the guest for cancelling a booking (`booking.host_cancel_reason`).
+MAX_HOST_CANCEL_REASON = 200
+
+
 class BookingStatus(StrEnum):
     HELD = "held"
     CONFIRMED = "confirmed"
@@ -222,6 +226,8 @@ class Booking(db.Model):
     confirmed_at: Mapped[datetime | None]
     checked_in_at: Mapped[datetime | None]
     canceled_at: Mapped[datetime | None]
+    #: Why the host canceled it, as the host typed it for the guest (`booking.host_cancel_booking`); "" otherwise.
+    host_cancel_reason: Mapped[str] = mapped_column(sa.String(MAX_HOST_CANCEL_REASON), default="", server_default="")
     created_at: Mapped[datetime]
 
     listing = relationship(Listing)

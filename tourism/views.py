@@ -32,6 +32,7 @@ from tourism.forms import (
     BookingForm,
     CheckInForm,
     CloseDatesForm,
+    HostCancelForm,
     ListingPhotoForm,
     ListingPlaceForm,
     ListingTermsForm,
@@ -68,6 +69,8 @@ from tourism.services.booking import (
     get_listing,
     horizon_refusal,
     host_cancel_booking,
+    host_cancel_reason,
+    host_cancel_refusal,
     list_user_bookings,
     listing_guests_limit,
     listing_units_limit,
@@ -985,19 +988,62 @@ def host_refund_kept(code: str):
     return redirect(_host_calendar_url(booking.listing_id))
 
 
+@bp.get("/host/bookings/<code>/cancel")
+@role_required("host")
+def host_cancel_form(code: str):
+    """取消预订 of the host's calendar: why (for the guest), and the step's confirmation in one page."""
+    booking = get_booking_for_host(code, current_user)
+    back = _host_calendar_url(booking.listing_id)
+    if booking_canceled_already(booking):  # Back to this page after cancelling: done, not refused
+        flash(_("预订已取消"), "info")
+        return redirect(back, 303)
+    refusal = host_cancel_refusal(booking, booking.order)
+    if refusal is not None:
+        flash(refusal.message, "error")
+        return redirect(back, 303)
+    return _render_host_cancel(booking, HostCancelForm(), back)
+
+
+def _render_host_cancel(booking: Booking, form: HostCancelForm, back: str, status: int = 200):
+    return render_template(
+        "tourism/host_cancel.html",
+        booking=booking,
+        form=form,
+        back=back,
+        question=_(
+            "确认取消预订 %(code)s（%(name)s）？客人会收到通知。",
+            code=booking.code,
+            name=booking.user.name or booking.user.email,
+        ),
+    ), status
+
+
 @bp.post("/host/bookings/<code>/cancel")
 @role_required("host")
 def host_cancel(code: str):
-    """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
+    """Release an unpaid pay-on-arrival booking with the reason the host gives; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
     back = _host_calendar_url(booking.listing_id)
+    form = HostCancelForm()
     if not booking_canceled_already(booking):  # done already: nothing to confirm, the service says so
+        refusal = host_cancel_refusal(booking, booking.order)
+        if refusal is not None:  # refused at once, as the service would, never confirmed first
+            flash(refusal.message, "error")
+            return redirect(back)
+        if not form.validate_on_submit():
+            return _render_host_cancel(booking, form, back, 422)
+        try:  # no reason, or too long: said under it, as typed
+            host_cancel_reason(form.reason.data)
+        except DomainError as exc:
+            form.reason.errors = [exc.message]
+            return _render_host_cancel(booking, form, back, exc.status)
+        # the page's button is the confirmation; a POST from elsewhere is asked first, its reason kept
         page = _ask_host_first(booking, N_("确认取消预订 %(code)s（%(name)s）？客人会收到通知。"), back=back)
         if page is not None:
             return page
     with flash_domain_errors():
-        if not host_cancel_booking(booking, actor=current_user, now=now_utc()):  # a second tap, or after Back
-            flash(_("预订已取消"), "info")
+        if not host_cancel_booking(booking, actor=current_user, now=now_utc(), reason=form.reason.data):
+            flash(_("预订已取消"), "info")  # a second tap, or after Back
             return redirect(back, 303)
         commit()
         flash(_("已取消预订并通知客人：%(code)s", code=booking.code), "success")

@@ -293,7 +293,10 @@ def test_the_hosts_cancellation_of_a_booking_to_pay_on_arrival_is_one_mail_namin
     host = app.test_client()
     host.post("/login", data={"email": listing.host.email, "password": "password123"})
     before = len(_mails(caplog, buyer.email))
-    assert host.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code in (302, 303)
+    assert host.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1", "reason": "漏水"}).status_code in (
+        302,
+        303,
+    )
     assert db.session.get(Booking, booking.id).status == "canceled"
     mails = _mails(caplog, buyer.email)[before:]
     assert [s for s, _b in mails] == [f"预订已被接待户取消 {booking.code} · 罗渡山居"], mails

@@ -230,7 +230,9 @@ def _host_booking(days: int = 3):
 def test_host_cancel_and_no_show_wait_for_the_confirmation(client, auth, db):
     host, _listing, booking = _host_booking()
     auth.login(host)
-    fields = _confirm_page(client.post(f"/host/bookings/{booking.code}/cancel", follow_redirects=True))
+    fields = _confirm_page(
+        client.post(f"/host/bookings/{booking.code}/cancel", data={"reason": "漏水"}, follow_redirects=True)
+    )
     assert _reload(booking).status == "confirmed"
     client.post(f"/host/bookings/{booking.code}/cancel", data=fields)
     assert _reload(booking).status == "canceled"

@@ -65,7 +65,9 @@ def test_an_unpaid_booking_the_host_releases_is_kept_in_its_history_with_the_hos
     db.session.commit()
     before = _last_event(db, booking.id)[1]
     auth.login(host)
-    assert client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 302
+    assert (
+        client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1", "reason": "漏水"}).status_code == 302
+    )
     assert _last_event(db, booking.id) == (before, "canceled", host.id, True)
 
 
@@ -80,7 +82,9 @@ def test_the_guests_order_history_says_in_the_pages_language_that_the_host_cance
     order = db.session.get(Order, booking.order_id)
     guest = booking.user
     auth.login(host)
-    assert client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 302
+    assert (
+        client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1", "reason": "漏水"}).status_code == 302
+    )
     auth.logout()
     auth.login(guest)
     zh = client.get(f"/orders/{order.code}").get_data(as_text=True)

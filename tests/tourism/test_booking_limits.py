@@ -275,9 +275,9 @@ def test_host_cancels_an_unpaid_booking_and_the_guest_is_mailed(db, now, caplog)
     booking = book_listing(_stay(listing, TODAY + timedelta(days=3)), user=guest, now=now)
     commit()
     with pytest.raises(NotFound):
-        host_cancel_booking(booking, actor=make_user(role="host"), now=now)
+        host_cancel_booking(booking, actor=make_user(role="host"), now=now, reason="漏水")
     caplog.set_level(logging.INFO, logger="shop.mail")
-    host_cancel_booking(booking, actor=host, now=now)
+    host_cancel_booking(booking, actor=host, now=now, reason="房间漏水，无法接待")
     assert booking.status == BookingStatus.CANCELED and booking.order.status == "canceled"
     commit()
     mails = [
@@ -299,7 +299,7 @@ def test_host_cannot_cancel_a_booking_paid_online(db, now):
     confirm_payment(booking.order.payments[0], now=now)
     on_order_paid(booking.order, now=now)
     with pytest.raises(Conflict) as refused:
-        host_cancel_booking(booking, actor=host, now=now)
+        host_cancel_booking(booking, actor=host, now=now, reason="漏水")
     assert refused.value.code == "paid_booking" and booking.status == BookingStatus.CONFIRMED
 
 
@@ -328,7 +328,7 @@ def test_host_cancel_from_the_listing_page(client, db, auth):
     month = (today + timedelta(days=2)).strftime("%Y-%m")
     page = client.get(f"/host/listings/{listing.id}?month={month}").get_data(as_text=True)
     assert f"/host/bookings/{booking.code}/cancel" in page
-    r = client.post(f"/host/bookings/{booking.code}/cancel?lang=zh_CN", data={"confirm": "1"})
+    r = client.post(f"/host/bookings/{booking.code}/cancel?lang=zh_CN", data={"confirm": "1", "reason": "漏水"})
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELED
@@ -442,7 +442,7 @@ def test_a_booking_and_a_closure_at_once_never_both_win(app, committed_db, now):
                 sa.select(Booking).where(Booking.listing_id == ids["listing"], Booking.status == "confirmed")
             )
             if booking is not None:
-                host_cancel_booking(booking, actor=committed_db.session.get(User, host.id), now=now)
+                host_cancel_booking(booking, actor=committed_db.session.get(User, host.id), now=now, reason="重置")
             committed_db.session.execute(sa.delete(Closure).where(Closure.listing_id == ids["listing"]))
             commit()
             committed_db.session.remove()

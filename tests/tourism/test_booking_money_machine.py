@@ -141,7 +141,7 @@ class BookingMoneyMachine(MoneyMachineBase):
         unpaid = [b for b in self._bookings(BookingStatus.CONFIRMED) if b.pay_on_arrival]
         booking = self.pick(unpaid, index)
         if booking is not None:
-            stays.host_cancel_booking(booking, actor=self.host, now=self.tick())
+            stays.host_cancel_booking(booking, actor=self.host, now=self.tick(), reason="漏水")
 
     @rule(index=st.integers(0, 1000))
     def no_show(self, index):

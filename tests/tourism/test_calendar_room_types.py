@@ -135,8 +135,9 @@ def test_the_hosts_close_and_reopen_land_back_on_the_room_type_looked_at(client,
 
 
 def test_a_booking_action_on_the_hosts_calendar_lands_back_on_the_room_type_looked_at(client, db, auth):
-    """Every form of the host's calendar posts to an address keeping the type: a booking's 取消预订 asks first
-    with the way back to that type's calendar, its 标记未到店 refused (before its arrival day) goes back there."""
+    """Every form of the host's calendar posts to an address keeping the type: a booking's 取消预订 opens the
+    page asking its reason, whose form and way back keep that type's calendar, its 标记未到店 refused (before
+    its arrival day) goes back there."""
     host = make_user(role="host")
     listing, family, day = _two_room_types(host)
     booking = db.session.scalars(sa.select(Booking).where(Booking.listing_id == listing.id)).one()
@@ -145,10 +146,14 @@ def test_a_booking_action_on_the_hosts_calendar_lands_back_on_the_room_type_look
     auth.login(host)
     page = client.get(f"/host/listings/{listing.id}?month={day:%Y-%m}&unit_type_id={family.id}").get_data(as_text=True)
     actions = re.findall(r'<form[^>]*method="post"[^>]*action="(/host/[^"]*)"', page)
-    assert len(actions) > 1 and all(f"unit_type_id={family.id}" in a for a in actions), actions
-    asked = client.post(_form_action(page, "取消预订"))
-    assert asked.status_code == 303
-    assert f"unit_type_id={family.id}" in client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert actions and all(f"unit_type_id={family.id}" in a for a in actions), actions
+    # 取消预订 opens the page asking the reason, which keeps the type: its form and its way back
+    cancel = re.search(r'<a[^>]*href="([^"]*)"[^>]*>取消预订</a>', page)
+    assert cancel and f"unit_type_id={family.id}" in cancel.group(1)
+    asking = client.get(cancel.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f"unit_type_id={family.id}" in _form_action(asking, "确认取消预订")
+    done = client.post(_form_action(asking, "确认取消预订"), data={"confirm": "1", "reason": "漏水"})
+    assert done.status_code == 302 and f"unit_type_id={family.id}" in done.headers["Location"]
     refused = client.post(f"/host/bookings/{booking.code}/no-show?unit_type_id={family.id}")
     assert refused.status_code == 302 and f"unit_type_id={family.id}" in refused.headers["Location"]
 

@@ -74,11 +74,18 @@ def test_closing_days_lands_back_on_the_month_looked_at(client, db, auth):
 
 
 def test_a_bookings_actions_land_back_on_the_month_looked_at(client, db, auth):
-    """取消预订 (asked first, then done), 标记未到店 refused before the arrival day and 退还违约金 refused (a booking
+    """取消预订 (its reason's page, asked first, then done), 标记未到店 refused before the arrival day and 退还违约金 refused (a booking
     paid on arrival keeps nothing) each come back to the month: their buttons show only when they may be tapped,
     so the two are posted to the cancel form's address with their own action."""
     page, booking, month = _later_month_calendar(client, auth)
-    cancel = _form_action(page, "取消预订")
+    # 取消预订 opens the page asking the reason: its way back and its form keep the month
+    link = re.search(r'<a[^>]*href="([^"]*)"[^>]*>取消预订</a>', page)
+    assert link and f"/host/bookings/{booking.code}/cancel?" in link.group(1)
+    asking = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    back = re.search(r'<a class="btn" href="([^"]*)">不取消，返回日历</a>', asking)
+    assert back
+    _on_month(client, back.group(1), month)
+    cancel = _form_action(asking, "确认取消预订")
     assert f"/host/bookings/{booking.code}/cancel?" in cancel and f"month={month}" in cancel
 
     no_show = client.post(cancel.replace("/cancel?", "/no-show?"))
@@ -90,10 +97,10 @@ def test_a_bookings_actions_land_back_on_the_month_looked_at(client, db, auth):
     refused = client.post(refund, data={"confirm": "1"})
     _on_month(client, refused.headers["Location"], month)
 
-    _step_back(client, client.post(cancel), month)
-    canceled = client.post(cancel, data={"confirm": "1"})
+    _step_back(client, client.post(cancel, data={"reason": "漏水"}), month)  # posted from elsewhere: asked first
+    canceled = client.post(cancel, data={"confirm": "1", "reason": "漏水"})
     _on_month(client, canceled.headers["Location"], month)
-    again = client.post(cancel, data={"confirm": "1"})  # canceled already
+    again = client.post(cancel, data={"confirm": "1"})  # canceled already: no reason asked
     _on_month(client, again.headers["Location"], month)
 
 

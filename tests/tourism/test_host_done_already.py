@@ -35,7 +35,7 @@ def test_a_no_show_tapped_again_says_it_is_marked_without_asking_or_an_error(cli
     db.session.commit()
     auth.login(host)
     url = f"/host/bookings/{booking.code}/no-show?lang=zh_CN"
-    assert client.post(url, data={"confirm": "1"}).status_code == 302
+    assert client.post(url, data={"confirm": "1", "reason": "漏水"}).status_code == 302
     for data in ({}, {"confirm": "1"}):  # the list's button tapped again; the step confirmed again after Back
         again = client.post(url, data=data)
         assert again.status_code == 303, data
@@ -73,7 +73,7 @@ def test_a_host_cancel_tapped_again_says_it_is_canceled_without_asking_or_an_err
     db.session.commit()
     auth.login(host)
     url = f"/host/bookings/{booking.code}/cancel?lang=zh_CN"
-    assert client.post(url, data={"confirm": "1"}).status_code == 302
+    assert client.post(url, data={"confirm": "1", "reason": "漏水"}).status_code == 302
     for data in ({}, {"confirm": "1"}):
         again = client.post(url, data=data)
         assert again.status_code == 303, data

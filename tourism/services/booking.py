@@ -46,8 +46,18 @@ from shop.errors import Conflict, DomainError, IllegalTransition, NotFound, Vali
 from shop.extensions import db
 from shop.history import record_status, record_statuses, transition
 from shop.money import apply_bps
+from shop.text import plain_text
 from shop.timeutil import local_date, to_local
-from tourism.models import Booking, BookingStatus, Listing, ListingImage, ListingKind, Session, UnitType
+from tourism.models import (
+    MAX_HOST_CANCEL_REASON,
+    Booking,
+    BookingStatus,
+    Listing,
+    ListingImage,
+    ListingKind,
+    Session,
+    UnitType,
+)
 from tourism.qr import checkin_qr
 from tourism.services.availability import (
     Occupancy,
@@ -1286,26 +1296,60 @@ def _only(query: sa.Select) -> Booking | None:
     return found[0] if len(found) == 1 else None
 
 
-def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> bool:
-    """The host releases an unpaid pay-on-arrival booking (nothing was paid, so nothing to refund);
-    the guest is told by e-mail. A booking paid online is the guest's: the host cannot cancel it.
+def host_cancel_reason(text: str | None) -> str:
+    """The reason a host gives the guest for cancelling, as it is kept and sent: free text written to another
+    (`shop.text.plain_text`: shown escaped, never cut). Required (422 `host_cancel_reason_required`); longer
+    than `MAX_HOST_CANCEL_REASON` is refused (422 `host_cancel_reason_too_long`, naming the limit). The host's
+    page asks it before its confirmation step, so a reason refused is said at once with what was typed."""
+    reason = plain_text(text)
+    if not reason:
+        raise ValidationError("host_cancel_reason_required", fields={"reason": "required"})
+    if len(reason) > MAX_HOST_CANCEL_REASON:
+        raise ValidationError("host_cancel_reason_too_long", max=MAX_HOST_CANCEL_REASON, fields={"reason": "too_long"})
+    return reason
+
+
+def host_cancel_refusal(booking: Booking, order: Order | None) -> DomainError | None:
+    """Why the host may not cancel the booking, or None when it may: only a booking still to come
+    (`booking_cancelable`: 409 `booking_not_cancelable`) that is to be paid on arrival and was not paid
+    (`order`: the booking's; 409 `paid_booking`: a booking paid online is the guest's to cancel).
+    `host_cancel_booking` refuses exactly this, under the order's lock; the host's pages ask it first."""
+    if not booking_cancelable(booking):
+        return IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
+    paid = order is not None and any(p.state == PaymentState.CONFIRMED for p in order.payments)
+    if paid or not booking.pay_on_arrival:
+        return Conflict("paid_booking")
+    return None
+
+
+#: The booking's history note of a host's cancellation, with the reason the host gave (`shop.history.note_text`
+#: reads it in the reader's language, the reason as typed).
+HOST_CANCELED_NOTE = "canceled by the host: unpaid; reason: {reason}"
+
+
+def host_cancel_booking(booking: Booking, *, actor, now: datetime, reason: str | None) -> bool:
+    """The host releases an unpaid pay-on-arrival booking (nothing was paid, so nothing to refund),
+    saying why (`host_cancel_reason`: required, bounded); the guest is told by e-mail with the reason,
+    which the booking keeps (`host_cancel_reason`: the guest's booking and order pages, the API) and
+    its history records. A booking paid online is the guest's: the host cannot cancel it.
 
     True when canceled now; False, changing nothing and telling no one, when it was canceled already
-    (`booking_canceled_already`, read again under the booking's lock: two taps at once cancel it once)."""
+    (`booking_canceled_already`, read again under the booking's lock: two taps at once cancel it once;
+    the reason of the second is not asked)."""
     if not is_host_of(actor, booking.listing):
         raise NotFound("booking_not_found")
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if booking_canceled_already(booking):
         return False
-    if not booking_cancelable(booking):
-        raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
-    paid = order is not None and any(p.state == PaymentState.CONFIRMED for p in order.payments)
-    if paid or not booking.pay_on_arrival:
-        raise Conflict("paid_booking")
-    transition(booking, BookingStatus.CANCELED, actor=actor, now=now, note="canceled by the host: unpaid")
+    refusal = host_cancel_refusal(booking, order)
+    if refusal is not None:
+        raise refusal
+    kept = host_cancel_reason(reason)
+    transition(booking, BookingStatus.CANCELED, actor=actor, now=now, note=HOST_CANCELED_NOTE.format(reason=kept))
     booking.canceled_at = now
     booking.expires_at = None
+    booking.host_cancel_reason = kept
     if order is not None and order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
         # the guest gets the host's cancellation mail below, not the order's as well
         cancel_order(order, actor=actor, now=now, reason="booking canceled by the host", mail=None)
