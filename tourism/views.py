@@ -305,7 +305,14 @@ def _render_listing(listing, form, status=200):
     guests = form.guests.data if isinstance(form.guests.data, int) and 0 < form.guests.data <= 100 else 2
     units = form.units.data if isinstance(form.units.data, int) and 0 < form.units.data <= 50 else 1
     quote = quote_dates(
-        listing, check_in=check_in, check_out=check_out, guests=guests, units=units, now=now, occupancy=occupancy
+        listing,
+        check_in=check_in,
+        check_out=check_out,
+        guests=guests,
+        units=units,
+        now=now,
+        occupancy=occupancy,
+        unit_type_id=form.unit_type_id.data,  # its rooms are `units`; each other type's, what the party needs
     )
     too_far = horizon_refusal(check_in, today)  # said where the quote would be: no quote for those dates
     return render_template(

@@ -49,12 +49,12 @@ def test_tourist_taps_two_days_sees_the_total_and_books(open_page, live_server, 
     tourist.submit_and_wait(page.get_by_role("link", name=tourist.t("%(d)s 离店", d=leave.isoformat())).click)
     quote = page.get_by_role("region", name=tourist.t("所选日期"))
     expect(quote).to_contain_text(
-        tourist.t(
-            "%(a)s 入住，%(b)s 离店，共 %(nights)s × %(rooms)s",
+        tourist.t(  # two room types: the party, and each type's line its rooms (tourism.services.place.quote_dates)
+            "%(a)s 入住，%(b)s 离店，共 %(nights)s，%(guests)s",
             a=arrive.isoformat(),
             b=leave.isoformat(),
             nights=tourist.tn("%(num)s 晚", 2),
-            rooms=tourist.tn("%(num)s 间", 1),
+            guests=tourist.tn("%(num)s 人", 2),
         )
     )
     expect(quote).to_contain_text(tourist.t("合计 %(t)s", t="¥"))

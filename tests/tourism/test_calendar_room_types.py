@@ -169,15 +169,15 @@ def _quote_line(page: str, name: str) -> str:
 
 def test_the_dates_total_says_which_room_type_is_free_and_a_full_one_is_still_refused(client, db, auth):
     """Dates tapped over the day whose 标准间 is booked: the total of each type says the 标准间 is full and
-    the 家庭房 has 2 rooms left (3 asked: only 2); booking the 标准间 anyway is refused as before."""
+    the 家庭房 has 2 rooms left (3 asked of it: only 2); booking the 标准间 anyway is refused as before."""
     listing, family, day = _two_room_types()
     standard = listing.unit_types[0]
     stay = f"checkin={day - timedelta(days=1)}&checkout={day + timedelta(days=1)}&guests=2"
     page = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&units=1").get_data(as_text=True)
     assert "已订满" in _quote_line(page, "标准间") and 'class="full"' in _quote_line(page, "标准间")
     assert "有空房，余 2 间" in _quote_line(page, "家庭房")
-    page = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&units=3").get_data(as_text=True)
-    assert "只余 2 间" in _quote_line(page, "家庭房")
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&units=3&unit_type_id={family.id}")
+    assert "只余 2 间" in _quote_line(page.get_data(as_text=True), "家庭房")  # 3 asked of it
 
     auth.login(make_user())
     refused = client.post(
@@ -208,3 +208,35 @@ def test_a_tickets_dates_total_says_the_places_left_of_each_ticket_type(client, 
     page = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={day}&guests=2").get_data(as_text=True)
     assert "只余 1 张" in _quote_line(page, listing.unit_types[0].name)
     assert "可订，余 10 张" in _quote_line(page, "儿童票")
+
+
+def test_a_party_of_five_is_quoted_each_room_type_at_the_rooms_it_needs(client, db):
+    """A party of 5 from the search, at 标准间 (for 2) and 家庭房 (for 4): the form starts with 3 标准间, and the
+    dates' total priced the 家庭房 at 3 rooms too — 只余 2 间, ¥900 a night — when its 2 rooms sleep the party.
+    Each type's line now says and prices the rooms it needs; rooms typed that do not sleep the party say so."""
+    listing = make_listing(units=4, max_guests=2, price_fen=20000, weekend_price_fen=None, pay_on_arrival=True)
+    family = UnitType(listing_id=listing.id, name="家庭房", units=2, max_guests=4, price_fen=30000)
+    listing.unit_types.append(family)
+    standard = listing.unit_types[0]
+    standard.name = "标准间"
+    commit()
+    day = local_date(now_utc()) + timedelta(days=10)
+    stay = f"checkin={day}&checkout={day + timedelta(days=1)}&guests=5"
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&lang=zh_CN").get_data(as_text=True)
+    quote = re.search(r'<section class="dates-quote"(.*?)</section>', page, re.S).group(1)
+    assert f"{day} 入住，{day + timedelta(days=1)} 离店，共 1 晚，5 人" in quote
+    assert '标准间 · 3 间 <strong class="price">合计 ¥600.00</strong>' in quote
+    assert "有空房，余 4 间" in _quote_line(page, "标准间")
+    family_line = _quote_line(page, "家庭房")
+    assert '家庭房 · 2 间 <strong class="price">合计 ¥600.00</strong>' in family_line
+    assert "有空房，余 2 间" in family_line and "只余" not in family_line and 'class="full"' not in family_line
+
+    # the 家庭房 chosen in the form with 1 room: said not to sleep 5, not 有空房; the 标准间 at the 3 it needs
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&units=1&unit_type_id={family.id}&lang=zh_CN")
+    page = page.get_data(as_text=True)
+    assert "1 间住不下 5 人" in _quote_line(page, "家庭房") and 'class="full"' in _quote_line(page, "家庭房")
+    assert "标准间 · 3 间" in _quote_line(page, "标准间")
+
+    english = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&lang=en").get_data(as_text=True)
+    assert "1 night, 5 guests" in english and "家庭房 · 2 rooms" in english
+    assert "Available: 2 rooms left" in _quote_line(english, "家庭房")

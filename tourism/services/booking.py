@@ -72,7 +72,7 @@ from tourism.services.availability import (
     ticket_availability,
 )
 from tourism.services.host_cash import take_arrival_cash
-from tourism.services.place import booking_horizon_days
+from tourism.services.place import booking_horizon_days, rooms_needed
 from tourism.services.pricing import holidays_between, per_person_total_fen, stay_total_fen
 
 log = logging.getLogger(__name__)
@@ -483,9 +483,9 @@ def room_for_party(listing: Listing, *, guests: int, units: int) -> tuple[UnitTy
     for unit_type in types:
         if sleeps(unit_type, guests=guests, units=units):
             return unit_type, units
-    if not types or types[0].max_guests <= 0:
-        return (types[0] if types else None), units
-    return types[0], max(units, -(-guests // types[0].max_guests))
+    if not types:
+        return None, units
+    return types[0], max(units, rooms_needed(types[0], guests=guests))
 
 
 def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:

@@ -153,6 +153,12 @@ class QuoteLine:
     #: Whether `left` takes what is asked: the rooms (a stay), the guests (a ticket). A guide before booking:
     #: the booking checks it again under its lock (`booking.book_listing`, 409 `sold_out`).
     fits: bool
+    #: A stay's rooms this line is for: the rooms asked of the room type the booking form has chosen, the rooms
+    #: the party needs of each other type (`rooms_needed`); None for an experience or a ticket.
+    rooms: int | None = None
+    #: Whether those rooms sleep the party (`booking.sleeps`): the chosen type's rooms asked may not (the
+    #: booking refuses them, 422 `too_many_guests_for_rooms`), the page says so rather than 有空房.
+    sleeps_party: bool = True
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,14 @@ class DatesQuote:
     #: The first of the dates the host closed (休息 on the calendar), if any: the page says so instead
     #: of 已订满 / 已售完 (the booking is refused for it: `booking.day_closed`).
     closed_day: date | None = None
+
+
+def rooms_needed(unit_type: UnitType, *, guests: int) -> int:
+    """The fewest rooms of a stay's room type that sleep `guests` (the booking's rule, `booking.sleeps`:
+    guests <= max_guests × rooms); at least one."""
+    if unit_type.max_guests <= 0:
+        return 1
+    return max(1, -(-guests // unit_type.max_guests))
 
 
 def booking_horizon_days() -> int:
@@ -200,11 +214,17 @@ def quote_dates(
     units: int,
     now: datetime,
     occupancy: Occupancy | None = None,
+    unit_type_id: int | None = None,
 ) -> DatesQuote | None:
     """The total of the chosen dates for each unit type and the rooms (places) it has left on them, or None
     when the dates are not a valid choice (`quote_span`): the booking form then says why. What is left is
     counted by the booking's rules (`Occupancy.stay_free`, `ticket_free`) from `occupancy`, the bookings and
-    closures the page read already with its calendar's (`availability.listing_occupancy`), else read here."""
+    closures the page read already with its calendar's (`availability.listing_occupancy`), else read here.
+
+    A stay's `units` are the rooms asked of the room type the booking form has chosen (`unit_type_id`, else
+    the first, which the booking takes then); each other type is quoted for the rooms the party needs of it
+    (`rooms_needed`: a party of 5 takes 3 标准间 for 2 but 2 家庭房 for 4), never for the chosen type's rooms,
+    which said 只余 2 间 of a type whose 2 rooms sleep the party."""
     span = quote_span(listing, check_in, check_out, now=now)
     if span is None:
         return None
@@ -221,10 +241,15 @@ def quote_dates(
             [Span(tuple(ut.id for ut in listing.unit_types), (listing.id,), first, end)], now=now
         )
     lines = []
+    ids = [ut.id for ut in listing.unit_types]
+    chosen = unit_type_id if unit_type_id in ids else next(iter(ids), None)
     for ut in listing.unit_types:
         if listing.kind == ListingKind.STAY:
             left = min(occupancy.stay_free(ut, first, end).values())
-            lines.append(QuoteLine(ut, stay_total_fen(ut, first, end, units, holidays=holidays), left, left >= units))
+            rooms = units if ut.id == chosen else rooms_needed(ut, guests=guests)
+            total = stay_total_fen(ut, first, end, rooms, holidays=holidays)
+            sleeps_party = guests <= ut.max_guests * rooms
+            lines.append(QuoteLine(ut, total, left, sleeps_party and left >= rooms, rooms, sleeps_party))
         else:
             left = occupancy.ticket_free(ut, first, end)[first]
             total = per_person_total_fen(ut, first, guests, kind=listing.kind, holidays=holidays)
