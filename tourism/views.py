@@ -50,6 +50,7 @@ from tourism.services.availability import (
     payment_methods,
     search_listings,
     sessions_to_choose,
+    why_nothing_found,
 )
 from tourism.services.booking import (
     LATE_CHECK_IN_DAYS,
@@ -199,6 +200,8 @@ def _listings_page(kind: str):
         "tourism/listing_list.html",
         kind=kind,
         results=results,
+        # an empty list says why: the party, the dates, or nothing of the kind here
+        nothing_because=None if results else why_nothing_found(f, now=now),
         filter=f,
         villages=list_villages(),
         today=local_date(now),

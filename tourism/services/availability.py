@@ -694,3 +694,26 @@ def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
             )
         )
     return results
+
+
+#: Why a search found nothing (`why_nothing_found`), which its page says in words of its own.
+NOTHING_FOR_PARTY = "party"  # the same search for fewer people finds some: too many people (on those dates)
+NOTHING_ON_DATES = "dates"  # the party fits on other dates: those dates are full (or closed)
+NOTHING_AT_ALL = "nothing"  # nothing of the kind (in the village), whatever the dates and the party
+
+
+def why_nothing_found(f: ListingFilter, *, now: datetime) -> str:
+    """Why `search_listings(f)` found nothing, decided from the query by searching again without what may be
+    the cause: `NOTHING_FOR_PARTY` when the party is (some listing fits fewer people on those dates, or fits
+    them on other dates only when fewer come either), `NOTHING_ON_DATES` when only the dates are (the party
+    fits on other dates), else `NOTHING_AT_ALL`. Called only for an empty list: a search or two more then."""
+    party = f.guests is not None and f.guests > 1
+    if party and search_listings(replace(f, guests=None), now=now):
+        return NOTHING_FOR_PARTY
+    if f.check_in is not None:
+        undated = replace(f, check_in=None, check_out=None)
+        if search_listings(undated, now=now):
+            return NOTHING_ON_DATES
+        if party and search_listings(replace(undated, guests=None), now=now):
+            return NOTHING_FOR_PARTY
+    return NOTHING_AT_ALL
