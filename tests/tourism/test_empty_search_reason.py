@@ -33,14 +33,14 @@ def test_an_empty_experiences_list_says_whether_the_party_or_the_date_is_why(cli
     assert listing.name in page  # two still fit
 
     party = _said(client, f"{base}&checkin={day}&guests=5&lang=zh_CN")
-    assert party == '<p class="empty-reason">所选日期没有还剩 5 个名额的场次。 试试减少人数或换个日期。'
+    assert party == '<p class="empty-reason">所选日期没有还剩 5 个名额的场次。试试减少人数或换个日期。'
     assert "换个日期试试" not in party
 
     other_day = _said(client, f"{base}&checkin={day + timedelta(days=1)}&guests=2")  # no session that day
     assert "所选日期没有可订的项目，换个日期试试。" in other_day
 
     too_many = _said(client, f"{base}&guests=20")  # more than a booking of it takes, whatever the day
-    assert "没有能一次预订 20 人的体验。 试试减少人数。" in too_many and "日期" not in too_many
+    assert "没有能一次预订 20 人的体验。试试减少人数。" in too_many and "日期" not in too_many
 
     empty_village = make_village()
     commit()
@@ -57,8 +57,8 @@ def test_an_empty_stays_and_tickets_list_blames_the_party_when_fewer_people_fit(
     commit()
     day = local_date(now_utc()) + timedelta(days=5)
     stay = f"/stays?village={village.id}&checkin={day}&checkout={day + timedelta(days=1)}&guests=3"
-    assert "所选日期没有能住下 3 人的空房。 试试减少人数或换个日期。" in _said(client, stay)
+    assert "所选日期没有能住下 3 人的空房。试试减少人数或换个日期。" in _said(client, stay)
     ticket = f"/tickets?village={village.id}&checkin={day}&guests=4"
-    assert "所选日期的门票不够 4 人。 试试减少人数或换个日期。" in _said(client, ticket)
+    assert "所选日期的门票不够 4 人。试试减少人数或换个日期。" in _said(client, ticket)
     english = _said(client, stay + "&lang=en")
     assert "No room on that date sleeps 3 guests. Try fewer people or another date." in english
