@@ -38,3 +38,15 @@ def page_statements(client, url: str) -> tuple[str, list[str]]:
         res = client.get(url)
     assert res.status_code == 200, (url, res.status_code)
     return res.get_data(as_text=True), statements
+
+
+def api_statements(client, url: str, headers) -> tuple[dict, list[str]]:
+    """`page_statements` for a JSON answer: the GET at `url` with `headers` (200), its body and statements."""
+    from shop.extensions import db
+
+    client.get(url, headers=headers)
+    db.session.expire_all()
+    with count_statements() as statements:
+        res = client.get(url, headers=headers)
+    assert res.status_code == 200, res.json
+    return res.json, statements

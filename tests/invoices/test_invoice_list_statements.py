@@ -10,24 +10,14 @@ import io
 from orders.services import payments
 from orders.services.refunds import approve_refund_request, request_refund
 from shop.db import commit
-from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.county.handover import hand_over
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import FakeStripeProvider, make_order
-from tests.sql_count import count_statements, page_statements
+from tests.sql_count import api_statements, page_statements
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DETAILS = {"kind": "ordinary", "title": "南昌县第一中学", "tax_number": ""}
-
-
-def _api_statements(client, url: str, headers) -> tuple[dict, list[str]]:
-    client.get(url, headers=headers)
-    db.session.expire_all()
-    with count_statements() as statements:
-        res = client.get(url, headers=headers)
-    assert res.status_code == 200, res.json
-    return res.json, statements
 
 
 def _rows(client, b, o, op, buyer, rice, eggs) -> None:
@@ -80,7 +70,7 @@ def test_the_invoice_lists_read_many_rows_in_the_statements_of_few(app, client, 
     web.post("/login", data={"email": op.email, "password": "password123"})
     _rows(client, b, o, op, buyer, rice, eggs)
     _page, few = page_statements(web, "/station/invoices")
-    listed, api_few = _api_statements(client, "/api/v1/station/invoices", o)
+    listed, api_few = api_statements(client, "/api/v1/station/invoices", o)
     states = sorted((i["status"], i["red_due_fen"] > 0, i["available_fen"] > 0) for i in listed["items"])
     assert states == [
         ("issued", True, False),
@@ -88,12 +78,12 @@ def test_the_invoice_lists_read_many_rows_in_the_statements_of_few(app, client, 
         ("requested", False, True),
         ("requested", False, True),
     ], listed
-    _mine, mine_few = _api_statements(client, "/api/v1/invoices", b)
+    _mine, mine_few = api_statements(client, "/api/v1/invoices", b)
     for _ in range(3):
         _rows(client, b, o, op, buyer, rice, eggs)
     page, many = page_statements(web, "/station/invoices")
-    listed, api_many = _api_statements(client, "/api/v1/station/invoices", o)
-    mine, mine_many = _api_statements(client, "/api/v1/invoices", b)
+    listed, api_many = api_statements(client, "/api/v1/station/invoices", o)
+    mine, mine_many = api_statements(client, "/api/v1/invoices", b)
     assert len(listed["items"]) == len(mine["items"]) == 16 and page.count('class="invoice-row"') == 16
     assert page.count('<strong class="error">需开红字发票') == 4 and page.count('invoice-status">无需开票') == 4
     assert page.count("可开票金额") == 8

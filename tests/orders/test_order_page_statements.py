@@ -13,21 +13,11 @@ from __future__ import annotations
 import pytest
 
 from shop.db import commit
-from shop.extensions import db
 from tests.orders.order_lines_setup import order_with
-from tests.sql_count import count_statements, page_statements
+from tests.sql_count import api_statements, page_statements
 from tests.stations.conftest import world  # noqa: F401
 
 SIZES = {"goods": ({"goods": 1}, {"goods": 8}), "mixed": ({"goods": 1, "bookings": 1}, {"goods": 5, "bookings": 3})}
-
-
-def _api_statements(client, url: str, headers) -> tuple[dict, list[str]]:
-    client.get(url, headers=headers)
-    db.session.expire_all()
-    with count_statements() as statements:
-        res = client.get(url, headers=headers)
-    assert res.status_code == 200, res.json
-    return res.json, statements
 
 
 @pytest.mark.parametrize("kind", SIZES)
@@ -51,8 +41,8 @@ def test_the_api_reads_an_order_of_8_lines_in_the_statements_of_1(client, db, wo
     small, large = (order_with(world, now, **size) for size in SIZES[kind])
     commit()
     headers = api_token(world.buyer)
-    _, one = _api_statements(client, f"/api/v1/orders/{small.code}", headers)
-    body, eight = _api_statements(client, f"/api/v1/orders/{large.code}", headers)
+    _, one = api_statements(client, f"/api/v1/orders/{small.code}", headers)
+    body, eight = api_statements(client, f"/api/v1/orders/{large.code}", headers)
     assert len(eight) == len(one), "\n".join(eight)
     assert len(body["shipments"]) == 2
 
@@ -67,14 +57,14 @@ def test_the_order_list_and_its_tabs_read_10_orders_in_the_statements_of_1(clien
     commit()
     auth.login(world.buyer)
     one = {tab: page_statements(client, f"/orders?tab={tab}")[1] for tab in TABS}
-    api_one = _api_statements(client, "/api/v1/orders", headers)[1]
+    api_one = api_statements(client, "/api/v1/orders", headers)[1]
     for i in range(9):
         order_with(world, now, goods=3 + i % 3, bookings=1 + i % 3)
     commit()
     for tab in TABS:
         page, ten = page_statements(client, f"/orders?tab={tab}")
         assert len(ten) == len(one[tab]), (tab, "\n".join(ten))
-    body, api_ten = _api_statements(client, "/api/v1/orders", headers)
+    body, api_ten = api_statements(client, "/api/v1/orders", headers)
     assert len(api_ten) == len(api_one), "\n".join(api_ten)
     assert len(body["items"]) == 10
     assert page.count("_t.jpg") >= 10  # every order's item thumbnails
