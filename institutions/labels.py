@@ -9,6 +9,15 @@ KIND_LABELS = {
     "company": _l("企业"),
     "other": _l("其他"),
 }
+#: a registration's fields, as the county office reads which of them a resubmission changed
+FIELD_LABELS = {
+    "name": _l("单位名称"),
+    "kind": _l("单位类型"),
+    "credit_code": _l("统一社会信用代码"),
+    "address": _l("单位地址"),
+    "contact_name": _l("联系人"),
+    "contact_phone": _l("联系电话"),
+}
 ROLE_LABELS = {
     "buyer": _l("采购员"),
     "approver": _l("审批人"),

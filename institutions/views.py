@@ -29,6 +29,7 @@ from institutions.forms import (
     RejectForm,
 )
 from institutions.labels import (
+    FIELD_LABELS,
     KIND_LABELS,
     ORGANISATION_STATUS_LABELS,
     PAYMENT_LABELS,
@@ -62,6 +63,7 @@ def _labels() -> dict:
         "org_kind_labels": KIND_LABELS,
         "org_role_labels": ROLE_LABELS,
         "org_status_labels": ORGANISATION_STATUS_LABELS,
+        "org_field_labels": FIELD_LABELS,
         "purchase_status_labels": PURCHASE_STATUS_LABELS,
         "purchase_payment_labels": PAYMENT_LABELS,
     }
@@ -180,6 +182,7 @@ def _detail_page(organisation, member_form: MemberForm, status: int = 200):
         can_manage=orgs.can_manage_members(organisation, current_user),
         can_resubmit=orgs.resubmit_refusal(organisation, current_user) is None,
         can_decide=current_user.has_role(Role.COUNTY) and organisation.status == OrganisationStatus.PENDING,
+        resubmission=orgs.last_resubmission(organisation) if current_user.has_role(Role.COUNTY) else None,
         member_form=member_form,
         decision_form=DecisionForm(),
         purchases=purchases.purchases_of(organisation),

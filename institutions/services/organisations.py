@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from institutions import creditcode
 from institutions.models import MemberRole, Organisation, OrganisationKind, OrganisationMember, OrganisationStatus
 from institutions.services.notices import notify_organisation_decided
-from shop.audit import record_audit
+from shop.audit import AuditEntry, record_audit
 from shop.auth.models import Role, User
 from shop.db import statement
 from shop.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
@@ -214,6 +214,41 @@ def resubmit_organisation(
     )
     db.session.flush()
     return locked
+
+
+@dataclass(frozen=True)
+class Resubmission:
+    """A pending registration that was rejected before and corrected by its manager: why the county office
+    rejected it last and which of its fields the manager changed since (`OrganisationData`'s names)."""
+
+    rejected_for: str
+    changed: tuple[str, ...]
+    at: datetime
+
+
+def last_resubmission(organisation: Organisation) -> Resubmission | None:
+    """What the county office needs to decide a registration submitted again (the page shows it beside the
+    decision): None unless it is pending after a rejection. Read from the audit of its last resubmission."""
+    if organisation.status != OrganisationStatus.PENDING:
+        return None
+    entry = db.session.scalar(
+        sa.select(AuditEntry)
+        .where(
+            AuditEntry.action == "organisation.resubmit",
+            AuditEntry.subject_type == Organisation.__tablename__,
+            AuditEntry.subject_id == organisation.id,
+        )
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(1)
+    )
+    if entry is None:
+        return None
+    detail = entry.detail or {}
+    return Resubmission(
+        rejected_for=str(detail.get("rejected_for") or ""),
+        changed=tuple(str(name) for name in detail.get("changed") or ()),
+        at=entry.created_at,
+    )
 
 
 def is_staff(user) -> bool:

@@ -167,3 +167,28 @@ def test_the_managers_are_mailed_the_county_offices_decision_in_their_language(a
         assert en_subject == "[Village e-Line] 南昌县莲塘第一小学 is verified"
         assert not CJK.search(en_subject.replace("南昌县莲塘第一小学", "") + en_body.replace("南昌县莲塘第一小学", ""))
         assert mails_to(caplog, buyer.email) == []
+
+
+def test_the_county_office_reads_why_it_rejected_and_what_changed_when_a_registration_comes_back(app, db):
+    """Deciding a registration submitted again, the county officer sees on its page the reason it was rejected
+    for and which fields the manager changed (here only the name): nothing to look up in the audit log.
+    Its manager, and a first registration never rejected, see no such note."""
+    manager, county = make_user(name="王会计"), make_user(role="county")
+    first_time = make_organisation(name="莲塘三小", status="pending")
+    commit()
+    organisation_id, code = _registered_and_rejected(app, manager, county)
+    pages = logged_in_client(app, manager)
+    corrected = {**REGISTRATION, "name": "南昌县莲塘第一小学", "credit_code": code}
+    assert pages.post(f"/organisations/{organisation_id}/edit", data=corrected).status_code == 303
+
+    county_pages = logged_in_client(app, county)
+    page = county_pages.get(f"/organisations/{organisation_id}").get_data(as_text=True)
+    note = page[page.index('id="organisation-resubmitted"') :]
+    assert "重新提交的登记" in note and f"上次不通过的原因：{REASON}" in note
+    assert "本次修改：单位名称</p>" in note  # only the name was changed
+    assert "organisation-resubmitted" not in pages.get(f"/organisations/{organisation_id}").get_data(as_text=True)
+    assert "organisation-resubmitted" not in county_pages.get(f"/organisations/{first_time.id}").get_data(as_text=True)
+
+    english = county_pages.get(f"/organisations/{organisation_id}?lang=en").get_data(as_text=True)
+    note = english[english.index('id="organisation-resubmitted"') :]
+    assert REASON in note and "Changed this time: Organisation name</p>" in note
