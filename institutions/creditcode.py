@@ -9,6 +9,8 @@ every single-character corruption is refused (tests/institutions/test_credit_cod
 
 from __future__ import annotations
 
+from shop.args import half_width
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUE = {c: i for i, c in enumerate(ALPHABET)}
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28
@@ -16,8 +18,9 @@ LENGTH = 18
 
 
 def normalise(code: str) -> str:
-    """Spaces dropped, letters upper-cased (how people type it from a licence)."""
-    return "".join((code or "").split()).upper()
+    """Spaces dropped, full-width characters made ASCII (a Chinese input method in full-width mode), letters
+    upper-cased (how people type it from a licence)."""
+    return "".join(half_width(code or "").split()).upper()
 
 
 def check_character(first17: str) -> str:

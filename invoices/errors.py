@@ -13,7 +13,9 @@ MESSAGES = {
     "invoice_incomplete": N_("请完整填写发票信息：专用发票须填写税号、地址、电话、开户行和账号"),
     "invoice_invalid_amount": N_("请填写正确的开票金额"),
     "invoice_invalid_date": N_("开票日期无效：不能早于申请日期前一年，也不能晚于今天"),
+    "invoice_invalid_account": N_("银行账号无效：请填写 4 到 40 位数字（可含空格或 -）"),
     "invoice_invalid_number": N_("发票号码须为 8 到 20 位数字"),
+    "invoice_invalid_phone": N_("注册电话无效：请填写手机号或带区号的固定电话"),
     "invoice_invalid_period": N_("请选择正确的开票期间（起止日期，最长一年）"),
     "invoice_invalid_tax_number": N_(
         "税号无效：应为 15、17、18 或 20 位数字或大写字母（18 位须为有效的统一社会信用代码）"

@@ -52,6 +52,7 @@ from orders.models import Order, OrderStatus, PaymentState, Shipment, ShipmentSt
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.cashbook import shipment_cash_fen, shipments_cash_fen
 from orders.services.common import lock_order, lock_payment
+from shop.args import half_width
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
 from shop.codes import typed_code
@@ -93,7 +94,8 @@ def _text(value: str | None) -> str:
 
 
 def normalise_tax_number(value: str | None) -> str:
-    return "".join((value or "").split()).upper()
+    """Spaces dropped, full-width characters (a Chinese input method's `８１３６…Ｌ`) made ASCII, upper-cased."""
+    return "".join(half_width(value or "").split()).upper()
 
 
 def is_valid_tax_number(value: str) -> bool:
@@ -120,16 +122,17 @@ def clean_details(data: InvoiceDetails) -> InvoiceDetails:
         raise ValidationError("invoice_invalid_tax_number", fields={"tax_number": "invalid"})
     address, bank = _text(data.address), _text(data.bank)
     phone = normalise_phone(data.phone) if _text(data.phone) else ""
-    account = _text(data.account)
+    account = _text(half_width(data.account or ""))  # typed: full-width digits read as ASCII
+    # a phone or account typed wrong is said as such, not as a field left empty
+    if phone and not is_phone(phone, landline=True):
+        raise ValidationError("invoice_invalid_phone", fields={"phone": "invalid"})
+    if account and not ACCOUNT_RE.match(account):
+        raise ValidationError("invoice_invalid_account", fields={"account": "invalid"})
     errors = {}
     if len(address) > 200:
         errors["address"] = "too_long"
     if len(bank) > 100:
         errors["bank"] = "too_long"
-    if phone and not is_phone(phone, landline=True):
-        errors["phone"] = "invalid"
-    if account and not ACCOUNT_RE.match(account):
-        errors["account"] = "invalid"
     if special:
         for name, value in (("address", address), ("phone", phone), ("bank", bank), ("account", account)):
             if not value:

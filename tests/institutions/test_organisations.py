@@ -24,6 +24,11 @@ FORM = {
 }
 
 
+FULL_WIDTH = str.maketrans(
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
+)
+
+
 def _count(model) -> int:
     from shop.extensions import db
 
@@ -48,6 +53,19 @@ def test_a_buyer_registers_an_organisation_and_becomes_its_manager_and_approver(
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "南昌县莲塘第一小学" in page and "待审核" in page and code in page
     assert "南昌县莲塘第一小学" in client.get("/organisations").get_data(as_text=True)
+
+
+def test_a_credit_code_typed_in_full_width_is_read_as_ascii(client, db, auth):
+    """统一社会信用代码 copied from a licence with a Chinese input method in full-width mode (９１３６…Ｘ, an
+    ideographic space) is the code it stands for (docs/input-validation.md, digits)."""
+    user = make_user()
+    commit()
+    auth.login(user)
+    code = make_credit_code()
+    typed = code[:9].translate(FULL_WIDTH) + "\u3000" + code[9:].translate(FULL_WIDTH)
+    r = client.post("/organisations/new", data={**FORM, "credit_code": typed})
+    assert r.status_code == 303, r.get_data(as_text=True)[:2000]
+    assert db.session.scalar(sa.select(Organisation.credit_code)) == code
 
 
 def test_the_organisation_page_says_who_builds_purchases_when_it_offers_no_button(client, db, auth):

@@ -460,6 +460,48 @@ def test_invoice_details_are_validated(client, world, api_token, change, field):
         assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 0
 
 
+FULL_WIDTH = str.maketrans(
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -",
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ　－",
+)
+
+
+def test_a_tax_number_and_an_account_typed_in_full_width_are_read_as_ascii(client, world, auth):
+    """A Chinese input method in full-width mode types ８１３６… and Ｌ: the invoice form reads them as the ASCII
+    they stand for (docs/input-validation.md, digits), as it reads a full-width phone number."""
+    w = world
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now_utc())
+    commit()
+    auth.login(w["buyer"])
+    details = special_details()
+    typed = {**details, **{k: details[k].translate(FULL_WIDTH) for k in ("tax_number", "account", "phone")}}
+    assert typed["tax_number"] != details["tax_number"] and typed["account"] != details["account"]
+    r = client.post(f"/orders/{order.code}/invoice", data=typed)
+    assert r.status_code == 303, r.get_data(as_text=True)[:2000]
+    invoice = _db.session.scalar(sa.select(Invoice))
+    assert (invoice.tax_number, invoice.account) == (details["tax_number"], details["account"])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"account": "账号 6216"}, "银行账号无效"),
+        ({"phone": "12345"}, "注册电话无效"),
+    ],
+)
+def test_a_phone_or_account_typed_wrong_is_said_as_such_not_as_left_empty(client, world, auth, change, message):
+    """A special invoice's account or phone that was filled in but is no account or phone is named as wrong;
+    the form never says to fill in what was filled in (请完整填写…)."""
+    w = world
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now_utc())
+    commit()
+    auth.login(w["buyer"])
+    r = client.post(f"/orders/{order.code}/invoice", data={**special_details(), **change})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and message in page and "请完整填写发票信息" not in page
+    assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 0
+
+
 def test_the_period_page_says_whose_orders_it_invoices(client, world, auth):
     """The choice between one's own orders and an organisation's is labelled for what it chooses
     (开票的订单 / Whose orders), not a bare 订单 / "Order"."""
