@@ -662,10 +662,12 @@ def approvals_index():
     )
 
 
-def _ask_decision(decision: str, name: str):
+def _ask_decision(decision: str, name: str, gaps=()):
     """The confirmation step of a certification decision (shop.confirm); none for a return without its
     reason or a reason or note too long, which the service refuses at once with its own message (the limit
-    named). A return's page shows the reason the station will read, as typed."""
+    named). A return's page shows the reason the station will read, as typed. An approval of a product whose
+    food-safety papers lack something (`gaps`, catalog.papers) says it is sold only once they are there, and
+    what they lack: never 认定后即可上架销售, which it would not be."""
     reason = request.form.get("reason", "").strip()
     if decision == "reject" and not reason:
         return None
@@ -673,6 +675,12 @@ def _ask_decision(decision: str, name: str):
         decision_note(reason if decision == "reject" else request.form.get("note", ""))
     except ValidationError:
         return None
+    if decision == "approve" and gaps:
+        return ask_first(
+            _("确认认定「%(name)s」？食品安全证件齐全有效后才会上架销售。", name=name),
+            details=[gap.message for gap in gaps],
+            back=url_for("county.approvals_index"),
+        )
     if decision == "approve":
         return ask_first(
             _("确认认定「%(name)s」？认定后即可上架销售。", name=name), back=url_for("county.approvals_index")
@@ -716,7 +724,8 @@ def approvals_decide(product_id: int, decision: str):
     if decision not in ("approve", "reject"):
         abort(404)
     product = approvals.get_product(product_id, lock=True)
-    page = _ask_decision(decision, product.name)
+    gaps = papers.paper_gaps([product.id], today=local_date(now_utc())).get(product.id, [])
+    page = _ask_decision(decision, product.name, gaps)
     if page is not None:
         return page
     try:

@@ -361,6 +361,23 @@ def test_county_decisions_wait_for_the_confirmation(client, auth, db):
     assert _reload(household).status == "lifted"
 
 
+def test_certifying_a_product_whose_papers_lack_something_does_not_promise_it_goes_on_sale(client, auth, db):
+    """认定后即可上架销售 is true only of a product whose food-safety papers are complete: one without them is
+    not sold once certified (catalog.papers), so its confirmation says so and names what is missing."""
+    from tests.factories import make_category
+
+    county = make_user(role="county")
+    lacking = make_product(approval_status="pending", category=make_category(food_class="processed"))
+    complete = make_product(approval_status="pending")  # a category that needs no papers
+    commit()
+    auth.login(county)
+    page = client.post(f"/county/approvals/{lacking.id}/approve", follow_redirects=True).get_data(as_text=True)
+    assert "认定后即可上架销售" not in page and "食品安全证件齐全有效后才会上架销售" in page
+    assert "缺少食品生产许可证（SC）" in page and "缺少检测报告" in page
+    page = client.post(f"/county/approvals/{complete.id}/approve", follow_redirects=True).get_data(as_text=True)
+    assert "认定后即可上架销售" in page and "食品安全证件" not in page
+
+
 def test_a_household_status_confirmation_shows_the_head_of_household_masked_and_audits_nothing(client, auth, db):
     import sqlalchemy as sa
 
