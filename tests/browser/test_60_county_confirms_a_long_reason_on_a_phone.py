@@ -3,7 +3,8 @@ as one long unbroken word (a lab's sample number pasted whole): the confirmation
 card, wrapped, and the page does not scroll sideways (the quoted reason pushed it 1,800 px wide, 确认 and
 返回，不操作 off the screen). The station's 本站商品 then says the change was not certified and why (it said
 已认定 only), the reason wrapped within the phone's screen. The same long reason on a lot's recall is quoted
-wrapped too, and 返回，不操作 recalls nothing."""
+wrapped too, and 返回，不操作 recalls nothing. A new product the station asks to certify shows, beside its return
+reason's box, the limit read whole (最多 255 个字 broke as 最 / 多 255 个字 at the phone's edge); it is returned."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ from tests.browser.journeys import VILLAGE_A, demo_product
 
 GIFT_BOX = "三江腌菜礼盒2斤"  # at NC01, the demo operator's station
 SAMPLE_NUMBER = "JX" + "0123456789" * 19 + "ABCDEFGH"  # 200 characters, no space to break at
+
+
+#: how many lines the text of an element takes on the screen
+_LINES = """b => { const r = document.createRange(); r.selectNodeContents(b);
+  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size }"""
+HONEY = "柳溪村土蜂蜜500克"
 
 
 def _active_lot(live, product_id: int) -> str:
@@ -91,3 +98,22 @@ def test_a_long_reason_is_quoted_within_the_phone_screen(open_page, live_server,
     officer.step("a recall asked to confirm, the reason wrapped")
     officer.submit_and_wait(page.get_by_role("link", name=officer.t("返回，不操作")).click)
     assert _active_lot(live_server, demo_product(live_server, VILLAGE_A)["id"]) == lot_code  # nothing recalled
+
+    # a new product waits for certification: the limit beside its return reason is read whole; it is returned
+    operator.goto("/station/products/new")
+    new = op.locator("main form").filter(has=op.locator("[name=name]"))
+    new.locator("[name=name]").fill(HONEY)
+    new.locator("[name=price]").fill("58")
+    new.locator("[name=unit]").fill("瓶")
+    new.locator("[name^=weight_]").first.fill("100")
+    operator.submit_and_wait(new.locator("button[type=submit]").last.click)
+    officer.goto("/county/approvals")
+    card = page.locator("article.approval").filter(has=page.get_by_role("heading", name=HONEY))
+    hint = card.locator("small.hint")
+    expect(hint).to_have_text(officer.t("最多 %(max)s 个字", max=255))
+    assert hint.evaluate(_LINES) == 1
+    officer.step("a new product's return reason and its limit read whole")
+    card.get_by_label(officer.t("退回原因")).fill("请补充产品照片")
+    officer.submit_and_wait(card.get_by_role("button", name=officer.t("退回")).click)
+    officer.submit_and_wait(page.locator(".confirm-step").get_by_role("button", name=officer.t("确认")).click)
+    expect(card).to_have_count(0)
