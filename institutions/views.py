@@ -847,6 +847,7 @@ def _statement_page(organisation, st, *, is_period: bool, status: int, typed=Non
         years=(statements.MIN_YEAR, statements.MAX_YEAR),
         budget_typed=typed or {},
         budget_errors=errors or {},
+        today=local_date(now_utc()),  # a period's invoice runs up to today at most (nothing later is paid)
     ), status
 
 

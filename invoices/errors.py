@@ -17,6 +17,7 @@ MESSAGES = {
     "invoice_invalid_number": N_("发票号码须为 8 到 20 位数字"),
     "invoice_invalid_phone": N_("注册电话无效：请填写手机号或带区号的固定电话"),
     "invoice_invalid_period": N_("请选择正确的开票期间（起止日期，最长一年）"),
+    "invoice_period_after_today": N_("开票期间的截止日期不能晚于今天（%(today)s）：发票只开已付款的订单"),
     "invoice_invalid_tax_number": N_(
         "税号无效：应为 15、17、18 或 20 位数字或大写字母（18 位须为有效的统一社会信用代码）"
     ),

@@ -566,7 +566,9 @@ def request_for_order(order: Order, details: InvoiceDetails, *, user, now: datet
 def check_period(start: date, end: date, *, today: date) -> tuple[date, date]:
     if not isinstance(start, date) or not isinstance(end, date):
         raise ValidationError("invoice_invalid_period", fields={"from": "invalid"})
-    if start > end or end > today or (end - start).days >= MAX_PERIOD_DAYS or start.year < 2016:
+    if start <= end and end > today:  # said as such: the statement's 本月 reaches past today
+        raise ValidationError("invoice_period_after_today", fields={"to": "invalid"}, today=today.isoformat())
+    if start > end or (end - start).days >= MAX_PERIOD_DAYS or start.year < 2016:
         raise ValidationError("invoice_invalid_period", fields={"from": "invalid", "to": "invalid"})
     return start, end
 

@@ -9,6 +9,7 @@ import html
 import re
 
 from shop.db import commit
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.institutions.factories import make_organisation
@@ -51,3 +52,37 @@ def test_the_statements_link_starts_the_period_form_with_the_organisation_and_th
     page = client.get(f"/invoices/period?organisation_id={other.id}&from=2026-09-01&to=x").get_data(as_text=True)
     assert _chosen(page) == "" and "另一单位" not in page and _value(page, "from") == "2026-09-01"
     assert _value(page, "to") == local_date(now_utc()).isoformat()  # the default: "x" is no date
+
+
+def test_this_months_statement_asks_its_invoice_up_to_today_and_a_later_end_is_said_as_such(client, db, auth):
+    """本月's statement runs to the month's end, after today; an invoice covers what is paid, so up to today: its
+    申请本期发票 starts the form at today (it started at the month's end, which the form refused with
+    请选择正确的开票期间 and no word of why). A period all to come links no invoice; an end typed after today
+    is said as that."""
+    from datetime import timedelta
+
+    buyer = make_user()
+    organisation = make_organisation(members={"buyer": buyer, "approver": None})
+    commit()
+    auth.login(buyer)
+    today = local_date(now_utc())
+    first = today.replace(day=1)
+    month_end = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    statement = client.get(f"/organisations/{organisation.id}/statement?from={first}&to={month_end}")
+    link = re.search(r'<a id="statement-invoice" href="([^"]+)">申请本期发票</a>', statement.get_data(as_text=True))
+    assert link
+    page = client.get(html.unescape(link.group(1))).get_data(as_text=True)
+    assert (_value(page, "from"), _value(page, "to")) == (first.isoformat(), today.isoformat())
+
+    later = today + timedelta(days=40)
+    statement = client.get(f"/organisations/{organisation.id}/statement?from={later}&to={later + timedelta(days=3)}")
+    assert statement.status_code == 200 and 'id="statement-invoice"' not in statement.get_data(as_text=True)
+
+    form = {"organisation_id": str(organisation.id), "from": first.isoformat(), "to": month_end.isoformat()}
+    form |= {"kind": "ordinary", "title": organisation.name}
+    page = client.post("/invoices/period", data={**form, "form_token": new_form_token()}).get_data(as_text=True)
+    if month_end > today:  # not on a month's last day
+        assert f"开票期间的截止日期不能晚于今天（{today.isoformat()}）" in page
+    form |= {"to": later.isoformat(), "form_token": new_form_token()}
+    page = client.post("/invoices/period", data=form).get_data(as_text=True)
+    assert f"开票期间的截止日期不能晚于今天（{today.isoformat()}）" in page and "请选择正确的开票期间" not in page
