@@ -18,6 +18,10 @@ MESSAGES = {
         "该接待户还有对游客开放的项目 %(listings)s 个、未结束的预订 %(bookings)s 个，换了角色就没有人接待："
         "请接待户先在项目编辑页取消「对游客开放」，办理完预订（入住、取消或标记未到店），再更改角色"
     ),
+    "organisation_member_role": N_(
+        "%(email)s 是采购单位「%(organisations)s」的成员：站点操作员、接待户、扶贫办和管理员的账号不能是采购单位成员。"
+        "请为这个角色另建一个账号"
+    ),
     "no_such_station": N_("没有这个站点"),
     "no_such_user": N_("没有这个账号"),
     "station_code_invalid": N_("站点编号须为 2 到 16 个字母、数字或连字符"),

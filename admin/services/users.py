@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
 
+from institutions.services.organisations import organisations_of
 from shop.audit import ACTION_LABELS as AUDIT_ACTION_LABELS
 from shop.audit import AuditEntry, record_audit
 from shop.auth.models import Role, User
@@ -240,12 +241,25 @@ def _keeps_its_guests(user: User, role: str, *, now: datetime) -> None:
         raise Conflict("host_has_commitments", listings=commitments.open_listings, bookings=commitments.bookings)
 
 
+def _keeps_its_organisations(user: User, role: str) -> None:
+    """A member of an organisation (institutions: its manager, a buyer, an approver or a viewer) stays a
+    shopper's account: institutions never adds a station's, a host's or the county office's account to one
+    (`member_role_not_allowed`), and a county officer would approve the purchases of an organisation it
+    verifies. Such a person gets another account for the staff role."""
+    if role == Role.CONSUMER:
+        return
+    names = [organisation.name for organisation, _member in organisations_of(user)]
+    if names:
+        raise Conflict("organisation_member_role", email=user.email, organisations="、".join(names))
+
+
 def check_role_change(user: User, role: str, station_id: int | None, *, now: datetime | None = None) -> None:
     """Raise what `set_role` would refuse (for the confirmation step: a refused change says why at once)."""
     _check_station(role, station_id)
     if role != Role.ADMIN:
         _keeps_an_admin(user, lock=False)
     _keeps_its_guests(user, role, now=now or now_utc())
+    _keeps_its_organisations(user, role)
 
 
 def set_role(user: User, role: str, station_id: int | None, *, actor, now: datetime) -> bool:
@@ -257,6 +271,7 @@ def set_role(user: User, role: str, station_id: int | None, *, actor, now: datet
     if same_role(user, role, station_id):
         return False
     _keeps_its_guests(user, role, now=now)
+    _keeps_its_organisations(user, role)
     detail = {"old_role": user.role, "role": role, "old_station_id": user.station_id, "station_id": station_id}
     user.role = role
     user.station_id = station_id

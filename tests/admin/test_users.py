@@ -461,3 +461,26 @@ def test_a_host_keeps_its_role_while_it_has_listings_open_or_bookings_not_ended(
     commit()
     admin_client.post(f"/admin/users/{host.id}/role", data={"role": "consumer", "confirm": "1"})
     assert _user(host.id).role == "consumer" and _audits(host.id) == ["user.role"]
+
+
+def test_a_member_of_an_organisation_keeps_a_shoppers_role(admin_client, db):
+    """The demo union's only approver (its manager) was made a county officer by the admin: the organisation
+    was left with a county officer to approve its purchases, one the county office itself would verify, though
+    institutions never adds a staff account to an organisation (member_role_not_allowed). The change is
+    refused before any confirmation, saying which organisation and what to do; nothing changes."""
+    from tests.institutions.factories import make_organisation
+
+    manager = _new_user(email="union@test.cn")
+    make_organisation(name="县人社局工会", members={"approver": manager})
+    commit()
+    for role in ("county", "operator", "host", "admin"):
+        data = {"role": role, "station_id": str(make_station().id)} if role == "operator" else {"role": role}
+        commit()
+        refused = admin_client.post(f"/admin/users/{manager.id}/role", data=data, follow_redirects=True)
+        page = refused.get_data(as_text=True)
+        assert "union@test.cn 是采购单位「县人社局工会」的成员" in page and "请确认" not in page, role
+        admin_client.post(f"/admin/users/{manager.id}/role", data={**data, "confirm": "1"})
+        assert _user(manager.id).role == "consumer" and _audits(manager.id) == []
+    with pytest.raises(Exception) as held:
+        users.set_role(_user(manager.id), "county", None, actor=None, now=NOW)
+    assert getattr(held.value, "code", "") == "organisation_member_role"
