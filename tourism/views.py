@@ -123,17 +123,24 @@ def _int_arg(name: str, *, maximum: int = 2**31) -> int | None:
     return int_arg(name, minimum=1, maximum=maximum)
 
 
-def _month_arg(today: date) -> tuple[int, int, int]:
-    """(year, month, status) of a calendar: this month when none is asked. A month typed wrong into the URL
-    (2026-13) or more than 24 months away shows this month, the reason flashed, 422 — never a 400 page."""
+def _month_arg(today: date, *, chosen: date | None = None) -> tuple[int, int, int]:
+    """(year, month, status) of a calendar: when none is asked, the month of the day `chosen` (a listing's
+    check-in, session or ticket day carried from a dated search), else this month. A month typed wrong into
+    the URL (2026-13) or more than 24 months away shows this month, the reason flashed, 422 — never a 400 page."""
     asked, status = page_month_arg("month", label=_("月份"), instead=_("已显示本月"))
     if asked is None:
+        if chosen is not None and status == 200 and _months_apart(chosen, today) <= MAX_CALENDAR_MONTHS:
+            return chosen.year, chosen.month, status
         return today.year, today.month, status
     year, month = asked
     if abs((year - today.year) * 12 + month - today.month) > MAX_CALENDAR_MONTHS:
         flash(_("月份超出范围（前后 24 个月以内）；%(instead)s", instead=_("已显示本月")), "error")
         return today.year, today.month, 422
     return year, month, 200
+
+
+def _months_apart(day: date, today: date) -> int:
+    return abs((day.year - today.year) * 12 + day.month - today.month)
 
 
 def _neighbour_months(year: int, month: int, today: date) -> tuple[str | None, str | None]:
@@ -275,16 +282,6 @@ def _booking_form(listing, form=None):
 def _render_listing(listing, form, status=200):
     now = now_utc()
     today = local_date(now)
-    year, month, month_status = _month_arg(today)
-    status = _calendar_status(status, month_status)
-    start, end = month_bounds(year, month)
-    # with two room types, the calendar is the booking form's room type's (its rooms left, its price)
-    cal_unit_type = calendar_unit_type(listing, form.unit_type_id.data)
-    # the month's bookings and those of the dates tapped (whose total says each type's rooms left) read at once
-    check_in, check_out = form.checkin.data, form.checkout.data
-    tapped = quote_span(listing, check_in, check_out, now=now)
-    occupancy = listing_occupancy(listing, [(start, end), *([tapped] if tapped else [])], now=now)
-    days = calendar_of_unit_type(listing_calendar(listing, start, end, now=now, occupancy=occupancy), cal_unit_type)
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
         offered = sessions_to_choose([listing], now=now)[listing.id]  # the cart line's 场次 box offers the same
@@ -301,6 +298,18 @@ def _render_listing(listing, form, status=200):
         ]
         if form.checkin.data and not form.session_id.data:  # a day tapped on the calendar: its first session
             form.session_id.data = next((s.id for s in sessions if s.session_date == form.checkin.data), None)
+    # no month asked: the month of the day chosen (the session's, the search's check-in), not this month's
+    chosen = next((s.session_date for s in sessions if s.id == form.session_id.data), None) or form.checkin.data
+    year, month, month_status = _month_arg(today, chosen=chosen if isinstance(chosen, date) else None)
+    status = _calendar_status(status, month_status)
+    start, end = month_bounds(year, month)
+    # with two room types, the calendar is the booking form's room type's (its rooms left, its price)
+    cal_unit_type = calendar_unit_type(listing, form.unit_type_id.data)
+    # the month's bookings and those of the dates tapped (whose total says each type's rooms left) read at once
+    check_in, check_out = form.checkin.data, form.checkout.data
+    tapped = quote_span(listing, check_in, check_out, now=now)
+    occupancy = listing_occupancy(listing, [(start, end), *([tapped] if tapped else [])], now=now)
+    days = calendar_of_unit_type(listing_calendar(listing, start, end, now=now, occupancy=occupancy), cal_unit_type)
     prev_month, next_month = _neighbour_months(year, month, today)
 
     households = households_linked([listing.id]).get(listing.id, 0)

@@ -1,0 +1,98 @@
+"""A listing opened from a dated search showed this month's calendar, not the check-in's (a search for
+2027-08 opened on 2026-12; the price summary was right). The page opens its calendar at the month of the
+chosen check-in, session or ticket day; the month's links, the room-type switch and the day links keep the
+dates and the party; 返回列表 goes back to the search with them."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+from shop.db import commit
+from shop.timeutil import local_date, now_utc
+from tests.tourism.factories import make_listing, make_session
+from tourism.models import ListingKind, UnitType
+
+#: 40 days ahead is always another month than today's, and within the booking horizon
+AHEAD = 40
+
+
+def _ahead(days: int = AHEAD):
+    return local_date(now_utc()) + timedelta(days=days)
+
+
+def _month_shown(page: str) -> str:
+    found = re.search(r'class="cal-head">.*?<strong>(\d{4}-\d{2})</strong>', page, re.S)
+    assert found
+    return found.group(1)
+
+
+def _href(page: str, pattern: str) -> str:
+    found = re.search(rf'href="([^"]*)"[^>]*>\s*{pattern}', page)
+    assert found, pattern
+    return html.unescape(found.group(1))
+
+
+def _listing_link(client, path: str, listing) -> str:
+    """The search page's link to `listing`, as the tourist taps it."""
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(rf'href="(/listings/{listing.id}-[^"]*)"', page)
+    assert found
+    return html.unescape(found.group(1))
+
+
+def test_a_stay_from_a_dated_search_opens_at_the_check_in_month_keeping_dates_party_and_rooms(client, db):
+    listing = make_listing(units=3, max_guests=2, pay_on_arrival=True)
+    listing.unit_types.append(UnitType(listing_id=listing.id, name="家庭房", units=2, max_guests=4, price_fen=30000))
+    commit()
+    check_in, check_out = _ahead(), _ahead(AHEAD + 2)
+    link = _listing_link(client, f"/stays?checkin={check_in}&checkout={check_out}&guests=3", listing)
+    page = client.get(link).get_data(as_text=True)
+    assert _month_shown(page) == f"{check_in:%Y-%m}", "the check-in's month, not this month's"
+    assert f'value="{check_in}"' in page and f'value="{check_out}"' in page and 'value="3"' in page
+    back = _href(page, "‹ 返回列表")
+    assert back.startswith("/stays?") and all(
+        part in back for part in (f"checkin={check_in}", f"checkout={check_out}", "guests=3")
+    ), back
+    # the next month, the room-type switch and a day of the calendar keep the dates, the party and the rooms
+    following = _href(page, "下月")
+    assert f"checkin={check_in}" in following and f"checkout={check_out}" in following and "guests=3" in following
+    page = client.get(following).get_data(as_text=True)
+    assert _month_shown(page) == f"{(check_in.replace(day=1) + timedelta(days=32)):%Y-%m}"
+    assert f'value="{check_in}"' in page and f'value="{check_out}"' in page and 'value="3"' in page
+    switch = _href(page, "标准间")
+    assert f"checkin={check_in}" in switch and "guests=3" in switch
+    page = client.get(_href(page, "‹ 上月")).get_data(as_text=True)
+    assert _month_shown(page) == f"{check_in:%Y-%m}"
+    day = _href(page, r"<span class=\"d\">" + str(check_in.day) + "</span>")
+    assert "guests=3" in day and f"month={check_in:%Y-%m}" in day
+
+
+def test_an_experience_opens_at_the_month_of_its_session_or_of_the_day_searched(client, db):
+    listing = make_listing(kind=ListingKind.EXPERIENCE, units=10, max_guests=10, pay_on_arrival=True)
+    session = make_session(listing, day=_ahead())
+    commit()
+    link = _listing_link(client, f"/experiences?checkin={session.session_date}&guests=2", listing)
+    page = client.get(link).get_data(as_text=True)
+    assert _month_shown(page) == f"{session.session_date:%Y-%m}"
+    assert re.search(rf'<option[^>]*selected[^>]*value="{session.id}"|value="{session.id}"[^>]*selected', page)
+    following = _href(page, "下月")
+    assert f"session_id={session.id}" in following and "guests=2" in following, "another month keeps the session"
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?session_id={session.id}").get_data(as_text=True)
+    assert _month_shown(page) == f"{session.session_date:%Y-%m}"
+    assert _href(page, "‹ 返回列表").startswith("/experiences")
+
+
+def test_a_ticket_opens_at_the_month_of_its_day_and_a_month_asked_still_wins(client, db):
+    listing = make_listing(kind=ListingKind.TICKET, units=50, max_guests=10, pay_on_arrival=True)
+    commit()
+    day = _ahead()
+    link = _listing_link(client, f"/tickets?checkin={day}&guests=4", listing)
+    page = client.get(link).get_data(as_text=True)
+    assert _month_shown(page) == f"{day:%Y-%m}" and f'value="{day}"' in page
+    today = local_date(now_utc())
+    page = client.get(link + f"&month={today:%Y-%m}").get_data(as_text=True)
+    assert _month_shown(page) == f"{today:%Y-%m}"
+    page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+    assert _month_shown(page) == f"{today:%Y-%m}", "no day chosen: this month"
