@@ -545,6 +545,8 @@ def _render_host_home(form, now, status=200):
         no_show_allowed=partial(no_show_allowed, now=now),
         check_in_allowed=partial(check_in_allowed, now=now),
         checked_in_late=partial(checked_in_late, now=now),
+        # 取消预订 where the host may release the booking (unpaid, to be paid on arrival, still to come)
+        host_may_cancel=lambda booking: host_cancel_refusal(booking, booking.order) is None,
         late_check_in_days=LATE_CHECK_IN_DAYS,
         arrival_cash=arrivals_cash(arrivals + overdue.bookings),  # both lists' cash in one statement
         cash_book=host_book(current_user.id),
@@ -1010,9 +1012,9 @@ def host_refund_kept(code: str):
 @bp.get("/host/bookings/<code>/cancel")
 @role_required("host")
 def host_cancel_form(code: str):
-    """取消预订 of the host's calendar: why (for the guest), and the step's confirmation in one page."""
+    """取消预订 of the host's calendar or desk: why (for the guest), and the step's confirmation in one page."""
     booking = get_booking_for_host(code, current_user)
-    back = _host_calendar_url(booking.listing_id)
+    back = _host_cancel_back(booking)
     if booking_canceled_already(booking):  # Back to this page after cancelling: done, not refused
         flash(_("预订已取消"), "info")
         return redirect(back, 303)
@@ -1023,12 +1025,21 @@ def host_cancel_form(code: str):
     return _render_host_cancel(booking, HostCancelForm(), back)
 
 
+def _host_cancel_back(booking: Booking) -> str:
+    """Where the host's 取消预订 goes back to: the desk it was tapped on (`?back=home`: today's arrivals, the
+    overdue list) or the listing's calendar on the month and room type the host was looking at."""
+    if request.args.get("back") == "home":
+        return url_for("tourism.host_home")
+    return _host_calendar_url(booking.listing_id)
+
+
 def _render_host_cancel(booking: Booking, form: HostCancelForm, back: str, status: int = 200):
     return render_template(
         "tourism/host_cancel.html",
         booking=booking,
         form=form,
         back=back,
+        from_desk=request.args.get("back") == "home",
         question=_(
             "确认取消预订 %(code)s（%(name)s）？客人会收到通知。",
             code=booking.code,
@@ -1042,7 +1053,7 @@ def _render_host_cancel(booking: Booking, form: HostCancelForm, back: str, statu
 def host_cancel(code: str):
     """Release an unpaid pay-on-arrival booking with the reason the host gives; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
-    back = _host_calendar_url(booking.listing_id)
+    back = _host_cancel_back(booking)
     form = HostCancelForm()
     if not booking_canceled_already(booking):  # done already: nothing to confirm, the service says so
         refusal = host_cancel_refusal(booking, booking.order)

@@ -16,6 +16,7 @@ from shop.extensions import db
 from shop.filters import bracketed
 from shop.money import MAX_FEN
 from shop.timeutil import local_date
+from orders.models import Order
 from tourism.models import MAX_CLOSURE_REASON, Booking, BookingStatus, Closure, Listing, ListingKind, UnitType
 from tourism.services.availability import nights, occupying, rooms_per_night
 
@@ -96,6 +97,8 @@ def todays_arrivals(host, *, now: datetime) -> list[Booking]:
             joinedload(Booking.unit_type),
             joinedload(Booking.user),
             joinedload(Booking.session),
+            # and whether the host may cancel it (`booking.host_cancel_refusal`: paid or not), read at once
+            selectinload(Booking.order).selectinload(Order.payments),
         )
     )
     return list(db.session.scalars(query.where(Listing.host_id == host.id)))
@@ -142,6 +145,7 @@ def overdue_arrivals(host, *, now: datetime, limit: int = OVERDUE_SHOWN) -> Over
             joinedload(Booking.unit_type),
             joinedload(Booking.user),
             joinedload(Booking.session),
+            selectinload(Booking.order).selectinload(Order.payments),
         )
     )
     rows = db.session.execute(query).all()
