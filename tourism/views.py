@@ -49,6 +49,7 @@ from tourism.services.availability import (
     listing_occupancy,
     payment_methods,
     search_listings,
+    sessions_offered,
     sessions_to_choose,
     why_nothing_found,
 )
@@ -285,6 +286,10 @@ def _render_listing(listing, form, status=200):
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
         offered = sessions_to_choose([listing], now=now)[listing.id]  # the cart line's 场次 box offers the same
+        day = form.checkin.data if isinstance(form.checkin.data, date) else None
+        if day is not None and not any(s.session_date == day for s, _left in offered):
+            # a day searched or tapped past the days offered (hosts add sessions further ahead): its sessions too
+            offered = offered + sessions_offered(listing, day, day + timedelta(days=1), now=now)
         sessions = [s for s, _left in offered]
         # each start with its places left, as the calendar's days say them: a party too large is seen first
         form.session_id.choices = [
@@ -298,6 +303,9 @@ def _render_listing(listing, form, status=200):
         ]
         if form.checkin.data and not form.session_id.data:  # a day tapped on the calendar: its first session
             form.session_id.data = next((s.id for s in sessions if s.session_date == form.checkin.data), None)
+        if (day or form.session_id.data) and form.session_id.data not in {s.id for s in sessions}:
+            # nothing to book on the day chosen: ask for a session, never book the box's first one unseen
+            form.session_id.choices.insert(0, SelectChoice(0, _("请选择场次")))
     # no month asked: the month of the day chosen (the session's, the search's check-in), not this month's
     chosen = next((s.session_date for s in sessions if s.id == form.session_id.data), None) or form.checkin.data
     year, month, month_status = _month_arg(today, chosen=chosen if isinstance(chosen, date) else None)

@@ -9,10 +9,14 @@ import html
 import re
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from shop.db import commit
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
 from tests.tourism.factories import make_listing, make_session
-from tourism.models import ListingKind, UnitType
+from tourism.models import Booking, ListingKind, UnitType
 
 #: 40 days ahead is always another month than today's, and within the booking horizon
 AHEAD = 40
@@ -96,3 +100,59 @@ def test_a_ticket_opens_at_the_month_of_its_day_and_a_month_asked_still_wins(cli
     assert _month_shown(page) == f"{today:%Y-%m}"
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     assert _month_shown(page) == f"{today:%Y-%m}", "no day chosen: this month"
+
+
+def test_a_ticket_or_experience_quote_speaks_of_places_not_of_vacant_rooms(client, db):
+    """所选日期 of a ticket day or an experience said 是否有空房在提交时确认 (whether there are vacant rooms)."""
+    ticket = make_listing(kind=ListingKind.TICKET, units=50, max_guests=10, pay_on_arrival=True)
+    stay = make_listing(units=3, pay_on_arrival=True)
+    commit()
+    day = _ahead(5)
+    page = client.get(f"/listings/{ticket.id}-{ticket.slug}?checkin={day}&guests=2").get_data(as_text=True)
+    assert "是否还有名额在提交时确认" in page and "空房" not in page
+    page = client.get(
+        f"/listings/{stay.id}-{stay.slug}?checkin={day}&checkout={day + timedelta(days=1)}&guests=2"
+    ).get_data(as_text=True)
+    assert "是否有空房在提交时确认" in page
+
+
+def _session_box(page: str) -> str:
+    found = re.search(r'<select id="session_id".*?</select>', page, re.S)
+    assert found
+    return found.group(0)
+
+
+def test_a_day_searched_past_the_sessions_offered_offers_that_days_sessions_never_the_first_one(client, db, auth):
+    """Hosts add sessions up to 180 days ahead, the 场次 box offered the next 60 days: a search for a day 100
+    days ahead opened the page (now at that month) with the quote of that day and the box on the first session
+    of the 60 — 预订 booked it unseen. The box offers that day's sessions, the day's first chosen; a day without
+    one asks 请选择场次, and 预订 without a choice books nothing."""
+    listing = make_listing(kind=ListingKind.EXPERIENCE, units=10, max_guests=10, pay_on_arrival=True)
+    soon = make_session(listing, day=_ahead(5))
+    far = make_session(listing, day=_ahead(100), hour=14)
+    commit()
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={far.session_date}&guests=2").get_data(
+        as_text=True
+    )
+    box = _session_box(page)
+    assert re.search(rf'<option selected value="{far.id}"|<option value="{far.id}" selected', box), box
+    assert _month_shown(page) == f"{far.session_date:%Y-%m}"
+    auth.login(make_user())
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={"form_token": new_form_token(), "guests": 2, "payment_method": "arrival", "session_id": far.id},
+    )
+    assert r.status_code == 302
+    assert db.session.scalar(sa.select(Booking.session_id)) == far.id
+
+    empty_day = _ahead(6)
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={empty_day}&guests=2").get_data(as_text=True)
+    box = _session_box(page)
+    assert re.search(r'<option value="0">请选择场次</option>\s*<option', box), box
+    assert "selected" not in box and f'value="{soon.id}"' in box
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={"form_token": new_form_token(), "guests": 2, "payment_method": "arrival", "session_id": "0"},
+    )
+    assert r.status_code == 422 and "请选择场次" in r.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
