@@ -277,6 +277,8 @@ def _booking_form(listing, form=None):
     form.unit_type_id.choices = [SelectChoice(u.id, u.name) for u in listing.unit_types]
     # the first date is a stay's arrival, a ticket's day of the visit (an experience picks a session)
     form.checkin.label.text = _("入住日期") if listing.kind == "stay" else _("游玩日期")
+    # a stay's types are rooms, a ticket's are tickets (the box is shown with two types or more)
+    form.unit_type_id.label.text = _("房型") if listing.kind == "stay" else _("票种")
     return form
 
 

@@ -53,7 +53,7 @@ def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
 
     book = tourist.rx(("verb", "预订"), "预订并去支付", exact=True)
     form = page.locator("form").filter(has=page.get_by_role("button", name=book))
-    room = form.get_by_label(tourist.t("房型/票种"))
+    room = form.get_by_label(tourist.t("房型"))
     if room.count():
         room.select_option(label=ROOM)
     form.get_by_label(tourist.t("入住")).fill(check_in.isoformat())

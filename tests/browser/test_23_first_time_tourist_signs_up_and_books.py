@@ -38,7 +38,7 @@ def test_first_time_tourist_finds_the_stays_signs_up_on_the_way_and_books(open_p
     check_in = local_date(now_utc()) + timedelta(days=30 if viewport.is_phone else 33)
     book = tourist.rx(("verb", "预订"), "预订并去支付", exact=True)
     booking = main.locator("form").filter(has=page.get_by_role("button", name=book))
-    booking.get_by_label(tourist.t("房型/票种")).select_option(label="标准间")
+    booking.get_by_label(tourist.t("房型")).select_option(label="标准间")
     booking.get_by_label(tourist.t("入住")).fill(check_in.isoformat())
     booking.get_by_label(tourist.t("离店")).fill((check_in + timedelta(days=2)).isoformat())
     booking.get_by_label(tourist.t("人数")).fill("2")

@@ -50,7 +50,7 @@ def test_goods_and_a_stay_in_one_cart_one_checkout_one_payment(open_page, live_s
     expect(page.get_by_role("heading", level=1)).to_have_text(STAY)
     to_cart = page.get_by_role("button", name=shopper.t("加入购物车"), exact=True)
     form = page.locator("form").filter(has=to_cart)
-    room = form.get_by_label(shopper.t("房型/票种"))
+    room = form.get_by_label(shopper.t("房型"))
     if room.count():
         room.select_option(label=ROOM)
     form.get_by_label(shopper.t("入住")).fill(check_in.isoformat())

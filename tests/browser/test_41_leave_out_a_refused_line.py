@@ -75,7 +75,7 @@ def test_a_line_refused_at_checkout_is_left_out_and_the_rest_placed(open_page, l
     shopper.goto(f"/listings/{stay['id']}-{stay['slug']}?checkin={check_in}&checkout={check_out}&guests=2")
     to_cart = page.get_by_role("button", name=shopper.t("加入购物车"), exact=True)
     form = page.locator("form").filter(has=to_cart)
-    room = form.get_by_label(shopper.t("房型/票种"))
+    room = form.get_by_label(shopper.t("房型"))
     if room.count():
         room.select_option(label=ROOM)
     shopper.submit_and_wait(to_cart.click)

@@ -56,7 +56,7 @@ def test_a_party_of_five_finds_the_right_words_and_the_host_cancels_with_a_reaso
 
     book = tourist.rx(("verb", "预订"), "预订并去支付", exact=True)
     form = page.locator("form").filter(has=page.get_by_role("button", name=book))
-    tourist.submit_and_wait(lambda: form.get_by_label(tourist.t("房型/票种")).select_option(label=FAMILY_ROOM))
+    tourist.submit_and_wait(lambda: form.get_by_label(tourist.t("房型")).select_option(label=FAMILY_ROOM))
     form = page.locator("form").filter(has=page.get_by_role("button", name=book))
     form.get_by_label(tourist.t("间数")).fill("2")
     form.get_by_label(tourist.t("人数")).fill("5")

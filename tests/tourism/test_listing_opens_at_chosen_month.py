@@ -156,3 +156,16 @@ def test_a_day_searched_past_the_sessions_offered_offers_that_days_sessions_neve
     )
     assert r.status_code == 422 and "请选择场次" in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+
+
+def test_the_booking_forms_type_box_is_named_for_the_kind(client, db):
+    """A stay's booking form named its room-type box 房型/票种 (room type or ticket type)."""
+    stay = make_listing(units=3, pay_on_arrival=True)
+    stay.unit_types.append(UnitType(listing_id=stay.id, name="家庭房", units=2, max_guests=4, price_fen=30000))
+    ticket = make_listing(kind=ListingKind.TICKET, units=50, pay_on_arrival=True)
+    ticket.unit_types.append(UnitType(listing_id=ticket.id, name="儿童票", units=50, max_guests=10, price_fen=3000))
+    commit()
+    for listing, label in ((stay, "房型"), (ticket, "票种")):
+        page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+        assert re.search(rf'<label[^>]*for="unit_type_id"[^>]*>{label}</label>', page), listing.kind
+        assert "房型/票种" not in page
