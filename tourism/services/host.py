@@ -9,6 +9,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from orders.models import Order
 from shop.audit import record_audit
 from shop.db import rowcount
 from shop.errors import Conflict, NotFound, ValidationError, check_price_fen
@@ -16,7 +17,6 @@ from shop.extensions import db
 from shop.filters import bracketed
 from shop.money import MAX_FEN
 from shop.timeutil import local_date
-from orders.models import Order
 from tourism.models import MAX_CLOSURE_REASON, Booking, BookingStatus, Closure, Listing, ListingKind, UnitType
 from tourism.services.availability import nights, occupying, rooms_per_night
 
