@@ -18,7 +18,7 @@ from shop.db import commit
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user, make_village
 from tests.stations.factories import image_bytes
-from tests.tourism.factories import make_booking, make_listing, make_session
+from tests.tourism.factories import booked_to_pay_on_arrival, make_booking, make_listing, make_session
 from tourism.models import BookingStatus, ListingImage
 
 
@@ -337,7 +337,7 @@ def test_counts_of_nights_rooms_and_guests_read_as_english_plurals(client, db, a
     commit()
     auth.login(guest)
     page = client.get(f"/bookings/{one.code}?lang=en").get_data(as_text=True)
-    assert "(1 night × 1 room)" in page
+    assert f"{_day(10).isoformat()} (1 night × 1 room)" in page
     assert "· 1 guest</p>" in client.get(f"/bookings/{one.code}/cancel").get_data(as_text=True)
     page = client.get(f"/bookings/{two.code}").get_data(as_text=True)
     assert "(2 nights × 2 rooms)" in page
@@ -347,7 +347,8 @@ def test_counts_of_nights_rooms_and_guests_read_as_english_plurals(client, db, a
     for wrong in ("1 nights", "1 rooms", "1 guests", "(s)"):
         assert wrong not in page + quote, wrong
     page = client.get(f"/bookings/{one.code}?lang=zh_CN").get_data(as_text=True)
-    assert "(1 晚 × 1 间)" in page
+    # in Chinese brackets on a Chinese page (shop.filters.bracketed), not the English page's (1 晚 × 1 间)
+    assert f"{_day(10).isoformat()}（1 晚 × 1 间）" in page and "(1 晚" not in page
     quote = client.get(_page(listing, checkin=_day(20), checkout=_day(22))).get_data(as_text=True)
     assert "共 2 晚 × 1 间" in quote
 
@@ -375,3 +376,22 @@ def test_the_first_date_is_named_for_what_the_listing_sells(client, db):
     assert "入住/游玩日期" not in stay_page + ticket_page
     assert re.search(r'<label for="checkin"[^>]*>\s*入住日期', stay_page)
     assert re.search(r'<label for="checkin"[^>]*>\s*游玩日期', ticket_page)
+
+
+def test_the_nights_and_rooms_aside_takes_the_pages_brackets_on_the_checkout_and_the_order(client, db, auth):
+    """The checkout and the order page wrote a stay's （2 晚 × 1 间） in English brackets on a Chinese page."""
+    host = make_user(role="host")
+    booking = booked_to_pay_on_arrival(host, days_ahead=4)
+    auth.login(booking.user)
+    order = client.get(f"/orders/{booking.order.code}?lang=zh_CN").get_data(as_text=True)
+    assert f"{booking.check_out_date.isoformat()}（1 晚 × 1 间）" in order and "(1 晚" not in order
+    order = client.get(f"/orders/{booking.order.code}?lang=en").get_data(as_text=True)
+    assert f"{booking.check_out_date.isoformat()} (1 night × 1 room)" in order
+    listing = make_listing(units=3, pay_on_arrival=True)
+    commit()
+    client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(9), "checkout": _day(11), "guests": 2, "units": 1},
+    )
+    page = client.get("/checkout?lang=zh_CN").get_data(as_text=True)
+    assert f"{_day(11).isoformat()}（2 晚 × 1 间）" in page and "(2 晚" not in page
