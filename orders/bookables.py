@@ -16,6 +16,7 @@ an order has come to (`Outcome`: still to come, took place, called off) is asked
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -142,10 +143,13 @@ class BookingLines(Protocol):
         booked gets, in its place, the DomainError `quote` would raise for it; the others are quoted."""
         ...
 
-    def sessions_to_choose(self, listing_ids: list[int], *, now: datetime) -> dict[int, list[SessionChoice]]:
+    def sessions_to_choose(
+        self, listing_ids: list[int], *, now: datetime, session_ids: Iterable[int] = ()
+    ) -> dict[int, list[SessionChoice]]:
         """{listing id: the sessions its booking form offers now, in order of their start} for the listings
         of a cart's session lines (a listing not published, or without sessions to offer, has none), with a
-        fixed number of statements whatever their number: the cart line's 场次 box."""
+        fixed number of statements whatever their number: the cart line's 场次 box. The lines' own sessions
+        (`session_ids`) that lie past the days the form offers bring their day's sessions too."""
         ...
 
     def hold(self, order, items: list[BookingItem], *, buyer, now: datetime, pay_on_arrival: bool) -> HeldLines:

@@ -49,7 +49,6 @@ from tourism.services.availability import (
     listing_occupancy,
     payment_methods,
     search_listings,
-    sessions_offered,
     sessions_to_choose,
     why_nothing_found,
 )
@@ -287,11 +286,9 @@ def _render_listing(listing, form, status=200):
     today = local_date(now)
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
-        offered = sessions_to_choose([listing], now=now)[listing.id]  # the cart line's 场次 box offers the same
         day = form.checkin.data if isinstance(form.checkin.data, date) else None
-        if day is not None and not any(s.session_date == day for s, _left in offered):
-            # a day searched or tapped past the days offered (hosts add sessions further ahead): its sessions too
-            offered = offered + sessions_offered(listing, day, day + timedelta(days=1), now=now)
+        # the cart line's 场次 box offers the same; a day searched or tapped past them offers its sessions too
+        offered = sessions_to_choose([listing], now=now, days={listing.id: [day]} if day else None)[listing.id]
         sessions = [s for s, _left in offered]
         # each start with its places left, as the calendar's days say them: a party too large is seen first
         form.session_id.choices = [

@@ -311,7 +311,9 @@ def sessions_to_choose(cart: Cart | None, *, now: datetime) -> dict[int, list[Se
     if not lines:
         return {}
     try:
-        offered = booking_lines().sessions_to_choose(sorted({l.listing_id for l in lines}), now=now)
+        offered = booking_lines().sessions_to_choose(
+            sorted({l.listing_id for l in lines}), now=now, session_ids=[l.session_id for l in lines]
+        )
     except DomainError:  # bookings not sold here: nothing to choose
         return {}
     return {l.id: offered.get(l.listing_id, []) for l in lines}

@@ -189,3 +189,26 @@ def test_a_stay_or_ticket_line_takes_no_session(client, db, picking):
     assert "该项目没有这个场次" in _flashed(page)
     [kept] = _lines(db)
     assert kept.session_id is None and kept.check_in == day
+
+
+def test_a_line_of_a_session_months_ahead_offers_it_selected_and_keeps_it_on_update(client, db, picking):
+    """Hosts add sessions further ahead than the 60 days the 场次 box offers: the line of a session 100 days
+    ahead offers that session, selected, with its day's others (not the box's first session as if chosen,
+    which 更新 would then have moved the line to unseen), beside the sessions of the days offered."""
+    listing, sessions = picking
+    far_day = local_date(now_utc()) + timedelta(days=100)
+    far = make_session(listing, day=far_day, hour=10, capacity=10)
+    far_later = make_session(listing, day=far_day, hour=15, capacity=10)
+    commit()
+    line = _add(client, db, listing, far)
+
+    box = _session_box(client.get("/cart").get_data(as_text=True), line.id)
+    offered = {int(value): (text, selected) for value, text, selected in box}
+    assert offered[far.id] == (f"{far_day.isoformat()} 10:00 · 余 10", True), box
+    assert offered[far_later.id] == (f"{far_day.isoformat()} 15:00 · 余 10", False), box
+    assert sessions["nine"].id in offered and [v for v, (_t, s) in offered.items() if s] == [far.id]
+
+    page = _change(client, line, far.id, guests=2)  # 更新 the party only: the line keeps its session
+    assert not _flashed(page), _flashed(page)
+    [kept] = _lines(db)
+    assert kept.session_id == far.id and kept.guests == 2

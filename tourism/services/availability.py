@@ -384,12 +384,25 @@ def sessions_offered(listing: Listing, start: date, end: date, *, now: datetime)
 SESSIONS_OFFERED_DAYS = 60
 
 
-def sessions_to_choose(listings: list[Listing], *, now: datetime) -> dict[int, list[tuple[Session, int]]]:
+def sessions_to_choose(
+    listings: list[Listing], *, now: datetime, days: dict[int, Iterable[date]] | None = None
+) -> dict[int, list[tuple[Session, int]]]:
     """{listing id: its sessions offered to choose now}: `sessions_offered` from today for
     SESSIONS_OFFERED_DAYS days — what an experience's booking form offers, and the cart line of one of its
-    sessions (`orders.bookables`, `sessions_to_choose`). A listing without such sessions has an empty list."""
+    sessions (`orders.bookables`, `sessions_to_choose`). A listing without such sessions has an empty list.
+
+    `days` ({listing id: days}) adds the sessions of a day chosen past those days (hosts add sessions
+    further ahead): the day searched or tapped on the listing's page, the day of a cart line's session — so
+    the box offers what was chosen instead of showing its first session as if chosen. Three statements, and
+    three more for each such day."""
     today = local_date(now)
-    return sessions_offered_of(listings, today, today + timedelta(days=SESSIONS_OFFERED_DAYS), now=now)
+    end = today + timedelta(days=SESSIONS_OFFERED_DAYS)
+    offered = sessions_offered_of(listings, today, end, now=now)
+    for listing in listings:
+        for day in sorted(set((days or {}).get(listing.id, ()))):
+            if day >= end:
+                offered[listing.id] += sessions_offered(listing, day, day + timedelta(days=1), now=now)
+    return offered
 
 
 def sessions_offered_of(

@@ -1677,13 +1677,26 @@ class CartBookings:
         )
         return [a.quote(holidays, occupancy, now=now) if isinstance(a, _QuotedLine) else a for a in answers]
 
-    def sessions_to_choose(self, listing_ids, *, now: datetime) -> dict[int, list[SessionChoice]]:
+    def sessions_to_choose(self, listing_ids, *, now: datetime, session_ids=()) -> dict[int, list[SessionChoice]]:
         """The sessions each published experience of `listing_ids` offers (`availability.sessions_to_choose`,
         its booking form's 场次 choices), its listing read as a line's quote reads it: four statements
-        whatever their number."""
+        whatever their number. A session of `session_ids` (the cart lines') past the days offered adds its
+        day's sessions (one statement for their days, three for each day)."""
         found = _listings_with_thumbs(listing_ids)
         listings = [l for l, _thumb in found.values() if l.is_published and l.kind == ListingKind.EXPERIENCE]
         offered = sessions_to_choose(listings, now=now) if listings else {}
+        seen = {s.id for pairs in offered.values() for s, _left in pairs}
+        further = sorted(set(session_ids) - seen)
+        if listings and further:
+            listing_of = {u.id: l.id for l in listings for u in l.unit_types}
+            days: dict[int, set[date]] = {}
+            for unit_type_id, day in db.session.execute(
+                sa.select(Session.unit_type_id, Session.session_date).where(Session.id.in_(further))
+            ):
+                if unit_type_id in listing_of:
+                    days.setdefault(listing_of[unit_type_id], set()).add(day)
+            if days:  # read again with those days (a rare cart: a session chosen months ahead)
+                offered = sessions_to_choose(listings, now=now, days=days)
         return {
             listing_id: [SessionChoice(s.id, s.starts_at, left) for s, left in pairs]
             for listing_id, pairs in offered.items()
