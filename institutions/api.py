@@ -109,11 +109,14 @@ def create_organisation(body: OrganisationIn):
     summary="Its manager corrects a rejected registration (checked as a registration is) and submits it again: "
     "pending for the county office once more (audited); another member 403, a registration not rejected 409 "
     "organisation_not_rejected, another user's organisation 404",
+    load=lambda user, organisation_id: orgs.get_visible_organisation(
+        organisation_id, user
+    ),  # 404 before the body is read
 )
-def resubmit_organisation(organisation_id: int, body: OrganisationIn):
+def resubmit_organisation(organisation_id: int, body: OrganisationIn, loaded):
     user = api_user()
     organisation = orgs.resubmit_organisation(
-        orgs.get_visible_organisation(organisation_id, user),
+        loaded,
         orgs.OrganisationData(**body.model_dump()),
         user=user,
         now=now_utc(),
@@ -142,10 +145,13 @@ def get_organisation(organisation_id: int):
     tags=TAGS,
     errors=(403, 409),
     summary="A manager of the organisation adds an account as buyer, approver or viewer (or changes its role)",
+    load=lambda user, organisation_id: orgs.get_visible_organisation(
+        organisation_id, user
+    ),  # 404 before the body is read
 )
-def add_organisation_member(organisation_id: int, body: MemberIn):
+def add_organisation_member(organisation_id: int, body: MemberIn, loaded):
     user = api_user()
-    organisation = orgs.get_visible_organisation(organisation_id, user)
+    organisation = loaded
     member = orgs.add_member(organisation, email=body.email, role=body.role, actor=user, now=now_utc())
     return committed(member_out(member), 201)
 
@@ -505,12 +511,11 @@ def create_purchase(body: PurchaseIn):
     summary="The buyer who built a draft replaces its content (same rules as a new draft; lines accepted from a "
     "quote stay at their address); a purchase sent back (rejected) becomes a draft again; a submitted or approved "
     "purchase is refused (409 purchase_not_draft)",
+    load=lambda user, purchase_id: purchases.get_visible_purchase(purchase_id, user),  # 404 before the body is read
 )
-def update_purchase(purchase_id: int, body: PurchaseDraftIn):
+def update_purchase(purchase_id: int, body: PurchaseDraftIn, loaded):
     user = api_user()
-    purchase = purchases.update_purchase(
-        purchases.get_visible_purchase(purchase_id, user), _draft_data(body), user=user, now=now_utc()
-    )
+    purchase = purchases.update_purchase(loaded, _draft_data(body), user=user, now=now_utc())
     return committed(purchase_out(purchase))
 
 
@@ -569,11 +574,12 @@ def submit_purchase(purchase_id: int):
     errors=(403, 409),
     summary="An approver of the organisation, not its buyer, approves: it is placed as orders (audited); a total "
     "past what is left of the year's budget is refused (409 purchase_over_budget), nothing placed",
+    load=lambda user, purchase_id: purchases.get_visible_purchase(purchase_id, user),  # 404 before the body is read
 )
-def approve_purchase(purchase_id: int, body: ApproveIn):
+def approve_purchase(purchase_id: int, body: ApproveIn, loaded):
     user = api_user()
     purchase = purchases.approve_purchase(
-        purchases.get_visible_purchase(purchase_id, user),
+        loaded,
         user=user,
         now=now_utc(),
         shown_total_fen=body.shown_total_fen,
@@ -590,12 +596,11 @@ def approve_purchase(purchase_id: int, body: ApproveIn):
     tags=("purchases",),
     errors=(403, 409),
     summary="An approver of the organisation, not its buyer, rejects it with a reason (audited)",
+    load=lambda user, purchase_id: purchases.get_visible_purchase(purchase_id, user),  # 404 before the body is read
 )
-def reject_purchase(purchase_id: int, body: RejectIn):
+def reject_purchase(purchase_id: int, body: RejectIn, loaded):
     user = api_user()
-    purchase = purchases.reject_purchase(
-        purchases.get_visible_purchase(purchase_id, user), reason=body.reason, user=user, now=now_utc()
-    )
+    purchase = purchases.reject_purchase(loaded, reason=body.reason, user=user, now=now_utc())
     return committed(purchase_out(purchase))
 
 
@@ -751,11 +756,12 @@ def get_quote_request(quote_id: int):
     tags=("purchases",),
     errors=(403, 404, 409),
     summary="The station it is addressed to answers once: quantity, unit price, lead time, valid until (audited)",
+    load=lambda user, quote_id: quotes.get_visible_quote(quote_id, user),  # 404 before the body is read
 )
-def answer_quote_request(quote_id: int, body: QuoteAnswerIn):
+def answer_quote_request(quote_id: int, body: QuoteAnswerIn, loaded):
     user = api_user()
     request = quotes.answer_quote(
-        quotes.get_visible_quote(quote_id, user),
+        loaded,
         quotes.AnswerData(
             quantity=body.quantity,
             unit_price_fen=body.unit_price_fen,
@@ -778,12 +784,11 @@ def answer_quote_request(quote_id: int, body: QuoteAnswerIn):
     tags=("purchases",),
     errors=(403, 404, 409),
     summary="The station it is addressed to cannot supply it: declined with a reason (audited)",
+    load=lambda user, quote_id: quotes.get_visible_quote(quote_id, user),  # 404 before the body is read
 )
-def decline_quote_request(quote_id: int, body: QuoteDeclineIn):
+def decline_quote_request(quote_id: int, body: QuoteDeclineIn, loaded):
     user = api_user()
-    request = quotes.decline_quote(
-        quotes.get_visible_quote(quote_id, user), reason=body.reason, user=user, now=now_utc()
-    )
+    request = quotes.decline_quote(loaded, reason=body.reason, user=user, now=now_utc())
     return committed(quote_out(request))
 
 
@@ -796,11 +801,12 @@ def decline_quote_request(quote_id: int, body: QuoteDeclineIn):
     tags=("purchases",),
     errors=(403, 404, 409),
     summary="The buyer accepts the answer (until valid_until) into a draft purchase: a line at the quoted price",
+    load=lambda user, quote_id: quotes.get_visible_quote(quote_id, user),  # 404 before the body is read
 )
-def accept_quote_request(quote_id: int, body: QuoteAcceptIn):
+def accept_quote_request(quote_id: int, body: QuoteAcceptIn, loaded):
     user = api_user()
     line = quotes.accept_quote(
-        quotes.get_visible_quote(quote_id, user),
+        loaded,
         purchase_id=body.purchase_id,
         destination_id=body.destination_id,
         user=user,
@@ -888,10 +894,13 @@ class OrganisationStatementOut(BaseModel):
     tags=TAGS,
     errors=(403,),
     summary="The organisation's manager or an approver sets a year's budget and reserved share (audited)",
+    load=lambda user, organisation_id: orgs.get_visible_organisation(
+        organisation_id, user
+    ),  # 404 before the body is read
 )
-def set_organisation_budget(organisation_id: int, body: BudgetIn):
+def set_organisation_budget(organisation_id: int, body: BudgetIn, loaded):
     user = api_user()
-    organisation = orgs.get_visible_organisation(organisation_id, user)
+    organisation = loaded
     statements.set_budget(
         organisation,
         year=body.year,

@@ -137,10 +137,10 @@ def invoice_list_out(invoices: list[Invoice]) -> InvoiceListOut:
     tags=BUYER_TAGS,
     summary="Ask for the invoice of an order (its buyer, or a member with rights of the organisation that bought it); "
     "one request per selling station; the order shows 待开票 until issued",
+    load=lambda user, code: svc.get_order_for_invoice(code, user),  # another's order: 404 whatever the body
 )
-def request_order_invoice(code: str, body: DetailsIn):
-    user = api_user()
-    order = svc.get_order_for_invoice(code, user)
+def request_order_invoice(code: str, body: DetailsIn, loaded):
+    user, order = api_user(), loaded
     created = svc.request_for_order(order, body.details(), user=user, now=now_utc())
     return committed(InvoiceListOut(items=[invoice_out(i) for i in created]), 201)
 
@@ -238,9 +238,10 @@ class IssueQuery(QuerySchema):
     upload="file",
     summary="The selling station records the invoice it issued: number, date, amount (query) and the file "
     "(multipart `file`, PDF or OFD, checked by content, at most MAX_UPLOAD_BYTES); audited",
+    load=lambda user, invoice_id: svc.get_visible_invoice(invoice_id, user),  # 404 before the query is read
 )
-def issue_invoice(invoice_id: int, query: IssueQuery):
-    return _record_issued(invoice_id, query, svc.issue_invoice)
+def issue_invoice(invoice_id: int, query: IssueQuery, loaded):
+    return _record_issued(loaded, query, svc.issue_invoice)
 
 
 @endpoint(
@@ -255,16 +256,16 @@ def issue_invoice(invoice_id: int, query: IssueQuery):
     upload="file",
     summary="The station records a red invoice (红字发票) against an issued invoice: number, date, a negative amount "
     "(query) and its file; audited",
+    load=lambda user, invoice_id: svc.get_visible_invoice(invoice_id, user),  # 404 before the query is read
 )
-def red_invoice(invoice_id: int, query: IssueQuery):
-    return _record_issued(invoice_id, query, svc.record_red_invoice, status=201)
+def red_invoice(invoice_id: int, query: IssueQuery, loaded):
+    return _record_issued(loaded, query, svc.record_red_invoice, status=201)
 
 
-def _record_issued(invoice_id: int, query: IssueQuery, record, *, status: int = 200):
+def _record_issued(invoice, query: IssueQuery, record, *, status: int = 200):
     """What the station issued outside the system (`record`: the invoice, or a red one against it),
     with its uploaded file; committed, and answered as the invoice recorded."""
     user = api_user()
-    invoice = svc.get_visible_invoice(invoice_id, user)
     data = svc.IssuedData(number=query.number, issued_on=query.issued_on, amount_fen=query.amount_fen)
     recorded = record(invoice, data, request.files.get("file"), actor=user, now=now_utc())
     return committed(invoice_out(recorded), status)

@@ -130,10 +130,11 @@ def add_my_address(body: AddressIn):
     auth=True,
     tags=("orders",),
     errors=(409,),
+    load=addresses.get_address,  # another account's entry: 404 before its body is read
 )
-def update_my_address(address_id: int, body: AddressIn):
+def update_my_address(address_id: int, body: AddressIn, loaded):
     """Change one of the caller's entries (the whole entry, checked as a new one)."""
-    address = addresses.get_address(api_user(), address_id)
+    address = loaded
     with _fields_as_sent():
         addresses.update_address(address, _data(body), make_default=body.is_default)
     return committed(address_out(address))

@@ -519,15 +519,15 @@ class BankTransferOut(BaseModel):
     tags=("orders",),
     errors=(404, 409),
     summary="Record the bank transfer (对公转账) that pays an order (county office or a station selling in it)",
+    load=lambda user, code: transfers.order_for_recorder(code, user),  # 404 before the body is read
 )
-def record_bank_transfer(code: str, body: BankTransferIn):
+def record_bank_transfer(code: str, body: BankTransferIn, loaded):
     """The amount must be what the order's payment asks (422 `transfer_amount_mismatch` with
     `amount_due_fen`; nothing is recorded); the same transfer again answers 200 with `recorded: false`
     and changes nothing; another transfer for a paid order is 409 `transfer_already_recorded`, a
     reference that paid another order 409 `transfer_reference_used`. The order is confirmed and the
     stations fulfil it; households are credited at hand-over, as for a card payment."""
-    user = api_user()
-    order = transfers.order_for_recorder(code, user)
+    user, order = api_user(), loaded
     changed = transfers.record_transfer(
         order,
         amount_fen=body.amount_fen,

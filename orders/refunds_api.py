@@ -43,6 +43,7 @@ from orders.services.refunds import (
     pending_requests_for,
     refund_of,
     reject_refund_request,
+    request_for_decision,
     request_refund,
     units_left,
 )
@@ -188,8 +189,9 @@ def station_refund_requests(query: RefundRequestQuery):
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
+    load=lambda user, req_id: request_for_decision(req_id, user),  # another station's: 404 whatever the body
 )
-def decide_refund_request(req_id: int, body: RefundDecisionBody):
+def decide_refund_request(req_id: int, body: RefundDecisionBody, loaded):
     """Approve a refund request, saying what became of the goods, or reject it (the line's station, or an admin).
 
     Approving sends the money of the request's units back (a cash order: from the station's till, in its
@@ -288,8 +290,9 @@ def order_refund_requests(code: str):
     auth=True,
     tags=("orders",),
     errors=(409,),
+    load=lambda user, code, line_id: own_order(code, user),  # another's order: 404 before its body is read
 )
-def ask_refund(code: str, line_id: int, body: RefundAskIn):
+def ask_refund(code: str, line_id: int, body: RefundAskIn, loaded):
     """Ask to refund a delivered line of your order, or some of its units (`quantity`, default all not
     refunded yet: the request's amount is their price), keeping the goods or sending them back, or ask
     again after the station rejected it (a line may be refunded in several requests, one at a time).
@@ -301,8 +304,7 @@ def ask_refund(code: str, line_id: int, body: RefundAskIn):
     delivered line is asked for, so there are always goods to keep or send back (a line not delivered is
     canceled instead). A `quantity` of 0, more than the units left, or not a whole number is 422
     `invalid_refund_quantity`. Nothing changes on a refusal."""
-    user = api_user()
-    order = own_order(code, user)
+    user, order = api_user(), loaded
     req = request_refund(
         order, line_id, actor=user, now=now_utc(), reason=body.reason, kind=body.kind, quantity=body.quantity
     )

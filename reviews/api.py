@@ -168,11 +168,11 @@ def listing_reviews(listing_id: int, query: ReviewQuery):
     tags=("reviews",),
     errors=(409, 429),
     summary="Review a delivered line or a completed stay of your own order (once per line)",
+    load=lambda user, code, line_id: services.own_line(code, line_id, user),  # 404 before the body is read
 )
 @limiter.limit(REVIEW_LIMIT, key_func=_caller_key)
-def create_review(code: str, line_id: int, body: ReviewIn):
-    user = api_user()
-    line = services.own_line(code, line_id, user)
+def create_review(code: str, line_id: int, body: ReviewIn, loaded):
+    user, line = api_user(), loaded
     review = services.write_review(
         line, services.ReviewData(rating=body.rating, body=body.body), user=user, now=now_utc()
     )
@@ -209,11 +209,12 @@ def add_review_photo(review_id: int):
     tags=("reviews",),
     errors=(409, 429),
     summary="The station that sold the product, or the listing's host, replies once",
+    load=lambda user, review_id: services.review_to_reply(review_id, user),  # 404 before the body is read
 )
 @limiter.limit(REVIEW_LIMIT, key_func=_caller_key)
-def reply_review(review_id: int, body: ReplyIn):
+def reply_review(review_id: int, body: ReplyIn, loaded):
     user = api_user()
-    review = services.reply(services.get_review(review_id), body.body, user=user, now=now_utc())
+    review = services.reply(loaded, body.body, user=user, now=now_utc())
     return committed(review_out(review, viewer=user))
 
 

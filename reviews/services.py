@@ -251,6 +251,14 @@ def may_reply(review: Review, user) -> bool:
     return review.listing is not None and review.listing.host_id == user.id
 
 
+def review_to_reply(review_id: int, user) -> Review:
+    """The review `user` may reply to (`may_reply`); none, or another's, is the same 404."""
+    review = get_review(review_id)
+    if not may_reply(review, user):
+        raise NotFound("review_not_found")
+    return review
+
+
 def reply(review: Review, text: str, *, user, now: datetime) -> Review:
     """The station's or host's one reply."""
     if not may_reply(review, user):

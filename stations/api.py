@@ -326,13 +326,13 @@ def station_shipments(station_id: int, query: ShipmentQuery):
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
+    load=lambda user, code: fulfilment.get_shipment_for(user, code[:24]),  # 404 before the body is read
 )
-def shipment_transition(code: str, body: TransitionBody):
+def shipment_transition(code: str, body: TransitionBody, loaded):
     """Move a shipment: accept, pack, ship (tracking number; to the chosen pick-up station for a pick-up
     order packed elsewhere), receive (at the chosen pick-up station), deliver, pickup (the order's code:
     hands the whole order over), cancel. A step of the other station is 403."""
-    user = api_user()
-    shipment = fulfilment.get_shipment_for(user, code[:24])
+    user, shipment = api_user(), loaded
     try:
         fulfilment.apply_action(
             shipment,
@@ -396,10 +396,11 @@ def station_cashbook(station_id: int, query: CashbookQuery):
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
+    load=lambda user, station_id: _own_station(station_id),  # another station: 403 whatever the body
 )
-def close_station_cashbook(station_id: int, body: CashCloseBody):
+def close_station_cashbook(station_id: int, body: CashCloseBody, loaded):
     """The daily close (日结): expected from the book, counted by the operator, the difference with a note."""
-    station = _own_station(station_id)
+    station = loaded
     cash.close_day(
         station.id, body.date, counted_fen=body.counted_fen, note=body.note or "", actor=api_user(), now=now_utc()
     )
@@ -416,13 +417,14 @@ def close_station_cashbook(station_id: int, body: CashCloseBody):
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
+    load=lambda user, station_id: _own_station(station_id),  # another station: 403 whatever the body
 )
-def remit_station_cash(station_id: int, body: RemittanceBody):
+def remit_station_cash(station_id: int, body: RemittanceBody, loaded):
     """Cash handed over to the platform: a `remittance` entry (negative) in the book of `date` (default
     the open day); a closed day answers 409 `cash_day_closed`, more than the cash in hand 409
     `remittance_exceeds_cash`, cash the till owes buyers (refunds 待退还) 409 `remittance_exceeds_free_cash`.
     Returns that day's book."""
-    station = _own_station(station_id)
+    station = loaded
     entry = cash.remit(
         station.id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "", day=body.date
     )
@@ -439,12 +441,13 @@ def remit_station_cash(station_id: int, body: RemittanceBody):
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
+    load=lambda user, station_id: _own_station(station_id),  # another station: 403 whatever the body
 )
-def correct_station_cash(station_id: int, body: CorrectionBody):
+def correct_station_cash(station_id: int, body: CorrectionBody, loaded):
     """An error put right: a signed `correction` entry with its reason (required), in the book of
     `date` (default the open day); a closed day answers 409 `cash_day_closed`, a negative amount larger
     than the cash in hand 409 `correction_exceeds_cash`. Returns that day's book."""
-    station = _own_station(station_id)
+    station = loaded
     entry = cash.correct(
         station.id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(), day=body.date
     )
@@ -515,14 +518,15 @@ def create_station_product(body: ProductCreateBody):
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
+    load=assisted.get_product_for,  # another station's product: 404 before its body is read
 )
-def update_station_product(product_id: int, body: ProductPatchBody):
+def update_station_product(product_id: int, body: ProductPatchBody, loaded):
     """Change price, name, unit, stock or status; on an approved product a new price, name or unit waits for the county (pending_change).
 
     On an approved (certified) product, a new price, name or unit does not go live: it is returned
     as `pending_change` and waits for the county's re-certification, while the product keeps
     selling with its approved values (`price_fen`, `name`, `unit` in the answer)."""
-    product = assisted.get_product_for(api_user(), product_id)
+    product = loaded
     assisted.update_product(
         product,
         actor=api_user(),

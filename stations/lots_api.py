@@ -116,13 +116,13 @@ def lot_json(lot) -> dict:
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404),
+    load=assisted.get_product_for,  # another station's product: 404 before its body is read
 )
-def receive_product_lot(product_id: int, body: LotIntakeBody):
+def receive_product_lot(product_id: int, body: LotIntakeBody, loaded):
     """Stock intake: a new lot of one of the station's products, with its dates and origin; answers its
     trace code. Dates out of order, a best-before already past, a household the station does not serve:
     422, nothing changed."""
-    user = api_user()
-    product = assisted.get_product_for(user, product_id)
+    user, product = api_user(), loaded
     if body.purchase_price_fen is not None and body.household_id is None:
         raise ValidationError("purchase_needs_household", fields={"household_id": "required"})
     lot = receive_lot(

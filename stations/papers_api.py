@@ -139,12 +139,12 @@ def product_documents(product_id: int):
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404),
+    load=assisted.get_product_for,  # another station's product: 404 before its form is read
 )
-def upload_product_document(product_id: int, body: DocumentBody):
+def upload_product_document(product_id: int, body: DocumentBody, loaded):
     """Upload a food-safety document for one of the station's products (PDF, JPEG or PNG, checked by
     content): it waits for the county office. Bad input is 422 and nothing is stored."""
-    user = api_user()
-    product = assisted.get_product_for(user, product_id)
+    user, product = api_user(), loaded
     upload = request.files.get("file")
     if upload is None:
         raise ValidationError("document_file_required", fields={"file": "required"})

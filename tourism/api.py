@@ -422,10 +422,10 @@ def cancel_booking_api(code: str):
     errors=(409,),
     summary="The host checks the guest in with the confirmation code; a booking paid on arrival needs "
     "cash_received_fen equal to what is due (409 `checkin_cash_not_received`, naming `amount_due_fen`)",
+    load=lambda user, code: get_booking_for_host(code, user),  # not the host's: 404 before the body is read
 )
-def check_in_booking_api(code: str, body: CheckInIn):
-    user = api_user()
-    booking = get_booking_for_host(code, user)
+def check_in_booking_api(code: str, body: CheckInIn, loaded):
+    user, booking = api_user(), loaded
     check_in_booking(
         booking, body.confirmation_code, actor=user, now=now_utc(), cash_received_fen=body.cash_received_fen
     )
@@ -465,10 +465,10 @@ def no_show_booking_api(code: str):
     "which the booking's host_cancel_reason then says (409 paid_booking for a booking paid online, "
     "booking_not_cancelable once it began); called again for a booking that is canceled already, it changes "
     "nothing and answers the booking",
+    load=lambda user, code: get_booking_for_host(code, user),  # not the host's: 404 before the body is read
 )
-def host_cancel_booking_api(code: str, body: HostCancelIn):
-    user = api_user()
-    booking = get_booking_for_host(code, user)
+def host_cancel_booking_api(code: str, body: HostCancelIn, loaded):
+    user, booking = api_user(), loaded
     host_cancel_booking(booking, actor=user, now=now_utc(), reason=body.reason)  # False: canceled already
     commit()  # either way: the rows locked to find out are not held while the answer is read
     return ok(booking_out(booking))
