@@ -469,6 +469,58 @@ def _service_checked(operation_id: str) -> set[str]:
     return {name for name, f in spec.body.model_fields.items() if f.annotation is Any}
 
 
+def _with_institutions(db, world) -> dict:
+    """The world with an organisation (the consumer its manager), a draft purchase, a quote request and a refund
+    request of the world's order, named in paths by their ids, as the world's other rows are."""
+    from institutions.models import Purchase, QuoteRequest
+    from orders.models import Order, RefundRequest
+    from tests.institutions.factories import add_member, make_organisation
+
+    consumer = world["users"]["consumer"]
+    station_id, product_id = world["ids"]["station_id"], world["ids"]["product_id"]
+    organisation = make_organisation()
+    add_member(organisation, consumer, role="buyer", is_manager=True)
+    purchase = Purchase(
+        organisation_id=organisation.id,
+        created_by_id=consumer.id,
+        status="draft",
+        delivery="pickup",
+        pickup_station_id=station_id,
+        requested_date=NOW.date() + timedelta(days=10),
+        payment_method="station_cash",
+        note="",
+        decision_reason="",
+        created_at=NOW,
+    )
+    quote = QuoteRequest(
+        organisation_id=organisation.id,
+        created_by_id=consumer.id,
+        station_id=station_id,
+        product_id=product_id,
+        quantity=3,
+        needed_by=NOW.date() + timedelta(days=10),
+        note="",
+        status="open",
+        answer_note="",
+        created_at=NOW,
+    )
+    order = db.session.scalar(sa.select(Order).where(Order.code == world["codes"]["orders"]))
+    line = order.lines[0]
+    request = RefundRequest(
+        order_id=order.id,
+        order_line_id=line.id,
+        station_id=line.station_id,
+        quantity=line.quantity,
+        amount_fen=line.line_total_fen,
+        requested_by_id=consumer.id,
+        created_at=NOW,
+    )
+    db.session.add_all([purchase, quote, request])
+    db.session.flush()
+    ids = dict(organisation_id=organisation.id, purchase_id=purchase.id, quote_id=quote.id, req_id=request.id)
+    return {**world, "ids": {**world["ids"], **ids, "line_id": line.id}}
+
+
 def test_every_integer_body_field_takes_json_whole_numbers_only(client, world, api_token, db):
     """Every integer field of every JSON body in the spec (nested ones too), sent `true`, `false`, `"3"` or `1.5`,
     is a 422 validation_error naming that field, and nothing changes (the world's rows are named in the path, so
@@ -479,7 +531,16 @@ def test_every_integer_body_field_takes_json_whole_numbers_only(client, world, a
     spec = client.get("/api/v1/openapi.json").json
     admin = api_token(make_user(role="admin"))
     host = api_token(world["users"]["host"])
+    consumer = api_token(world["users"]["consumer"])
     roles = {s.name: s.roles for s in ENDPOINTS}
+    world = _with_institutions(db, world)
+    # an order paid by bank transfer (对公转账), whose transfer the admin may record
+    transfer = make_order(
+        world["users"]["consumer"], [(db.session.get(Product, world["ids"]["product_id"]), 1)], now=NOW
+    )
+    transfer.payment_method = "bank_transfer"
+    transfer_code = transfer.code
+    commit()
     product = db.session.get(Product, world["ids"]["product_id"])
     price, stock = product.price_fen, product.stock
     fields: list[tuple[str, str, dict, str, str, tuple, int]] = []
@@ -489,11 +550,18 @@ def test_every_integer_body_field_takes_json_whole_numbers_only(client, world, a
             if "application/json" not in content or operation["operationId"] in SKIP:
                 continue
             real = _real_path(path_template, operation, world)
+            if operation["operationId"] == "record_bank_transfer":
+                real = path_template.replace("{code}", transfer_code)
             unknown = re.sub(
                 r"\{([a-z_]+)\}", lambda m: "ZZZZZZZZ" if m.group(1) == "code" else str(MAX_ID), path_template
             )
             own = _service_checked(operation["operationId"])
+            # who may see the object the path names: its body is read only then (docs/api.md, "The error envelope")
             headers = host if "host" in roles[operation["operationId"]] else admin
+            if operation["operationId"] in ("ask_refund", "create_review", "request_order_invoice"):
+                headers = consumer  # the buyer's own order
+            elif operation["operationId"] in ("check_in_booking_api", "host_cancel_booking_api"):
+                headers = host  # the listing's host
             for field_path, control in _integer_fields(spec, content["application/json"]["schema"]):
                 if field_path[0] in own:
                     continue
