@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from flask import url_for
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orders.cashbook_api import (
     CashbookFields,
@@ -138,15 +138,37 @@ class AvailabilityOut(BaseModel):
     days: list[DayOut]
 
 
+Day = date  # a field named `date` below: its type by another name
+
+
 class BookingIn(Schema):
     listing_id: int = Field(ge=1, le=2**62)
     unit_type_id: int | None = Field(default=None, ge=1, le=2**62)
     session_id: int | None = Field(default=None, ge=1, le=2**62)
-    checkin: date | None = None  # bounded by the booking horizon (services/booking.py)
-    checkout: date | None = None
+    # bounded by the booking horizon (services/booking.py)
+    checkin: Day | None = Field(
+        default=None, description="a stay's first night (Beijing date); for a ticket, its day, as `date`"
+    )
+    checkout: Day | None = Field(default=None, description="a stay's last morning (Beijing date)")
+    date: Day | None = Field(
+        default=None,
+        description="a ticket's day (Beijing date), as POST /orders items name it; `checkin` names it too, for "
+        "existing clients: send one, or both the same day (two days: 422)",
+    )
     guests: int = Field(ge=1, le=100)
     units: int = Field(default=1, ge=1, le=50)
     payment_method: Literal["card", "arrival"] = "card"
+
+    @model_validator(mode="after")
+    def _one_day(self):
+        if self.date is not None and self.checkin is not None and self.date != self.checkin:
+            raise ValueError("date and checkin name the same day: send one")
+        return self
+
+    @property
+    def first_day(self) -> Day | None:
+        """The stay's first night, or the ticket's day, whichever name it was sent under."""
+        return self.date if self.date is not None else self.checkin
 
 
 class BookingPaymentOut(BaseModel):
@@ -364,7 +386,7 @@ def create_booking(body: BookingIn):
             listing_id=body.listing_id,
             unit_type_id=body.unit_type_id,
             session_id=body.session_id,
-            check_in=body.checkin,
+            check_in=body.first_day,
             check_out=body.checkout,
             guests=body.guests,
             units=body.units,

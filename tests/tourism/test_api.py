@@ -394,3 +394,25 @@ def test_with_card_payments_off_the_unpaid_bookings_limit_does_not_offer_paying_
         == "您已有 2 个到店支付的预订未完成；请先入住，或在「我的预订」取消其中一个，再预订"
     )
     assert "online" not in answers["en"].json["error"]["message"]
+
+
+def test_a_tickets_day_is_booked_as_date_as_orders_take_it_or_as_checkin(client, db, api_token):
+    """POST /bookings takes a ticket's day as `date`, the name POST /orders items give it, and still as
+    `checkin` (existing clients); both the same day is that day, two different days a 422, nothing held."""
+    listing = make_listing(kind="ticket", units=10, max_guests=4, pay_on_arrival=True)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    sent = {"listing_id": listing.id, "guests": 2, "payment_method": "arrival"}
+    for days in ({"date": day_ahead(3)}, {"checkin": day_ahead(4)}, {"date": day_ahead(5), "checkin": day_ahead(5)}):
+        headers = api_token(make_user())  # two unpaid bookings at most a guest
+        r = client.post(
+            "/api/v1/bookings", json={**sent, **{k: v.isoformat() for k, v in days.items()}}, headers=headers
+        )
+        assert r.status_code == 201, (days, r.json)
+        assert r.json["checkin"] == next(iter(days.values())).isoformat(), days
+    r = client.post(
+        "/api/v1/bookings",
+        json={**sent, "date": day_ahead(6).isoformat(), "checkin": day_ahead(7).isoformat()},
+        headers=headers,
+    )
+    assert r.status_code == 422 and r.json["error"]["code"] == "validation_error", r.json
+    assert _bookings() == 3
