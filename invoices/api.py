@@ -28,7 +28,13 @@ KindName = Literal["ordinary", "special"]
 
 class DetailsIn(Schema):
     kind: KindName = Field(description="ordinary (普通发票) or special (专用发票)")
-    title: str = Field(max_length=200, description="抬头, at most 100 characters")
+    # the service refuses a title past TITLE_MAX with its own code (the form's rule); pydantic only bounds what is read
+    title: str = Field(
+        max_length=1000,
+        description=f"抬头, at most {svc.TITLE_MAX} characters (spaces around it not counted): longer is a 422 "
+        "`invoice_title_too_long` naming the limit, empty `invoice_title_required`",
+        json_schema_extra={"maxLength": svc.TITLE_MAX},
+    )
     tax_number: str = Field(
         default="",
         max_length=40,

@@ -30,6 +30,7 @@ MESSAGES = {
     "invoice_red_exceeds": N_("红字发票金额须为负数，且绝对值不超过原发票尚未冲红的金额 %(available)s"),
     "invoice_station_only": N_("只有售出商品的站点可以开具发票"),
     "invoice_title_required": N_("请填写发票抬头（最多 100 字）"),
+    "invoice_title_too_long": N_("发票抬头最多 %(max)s 个字，请删减后再提交"),
     "nothing_to_invoice": N_("没有可开票的金额（未付款，或已全部开票）"),
 }
 

@@ -106,6 +106,10 @@ def is_valid_tax_number(value: str) -> bool:
     return len(value) != 18 or creditcode.is_valid(value)
 
 
+#: The most characters an invoice's 抬头 may have (its column's), spaces around it not counted.
+TITLE_MAX = 100
+
+
 def clean_details(data: InvoiceDetails) -> InvoiceDetails:
     """The buyer's invoice details, normalised; ValidationError naming the fields otherwise.
 
@@ -114,8 +118,10 @@ def clean_details(data: InvoiceDetails) -> InvoiceDetails:
     if data.kind not in set(InvoiceKind):
         raise ValidationError("invoice_kind_required", fields={"kind": "required"})
     title = _text(data.title)
-    if not title or len(title) > 100:
-        raise ValidationError("invoice_title_required", fields={"title": "required" if not title else "too_long"})
+    if not title:
+        raise ValidationError("invoice_title_required", fields={"title": "required"})
+    if len(title) > TITLE_MAX:
+        raise ValidationError("invoice_title_too_long", fields={"title": "too_long"}, max=TITLE_MAX)
     tax_number = normalise_tax_number(data.tax_number)
     special = data.kind == InvoiceKind.SPECIAL
     if (tax_number or special) and not is_valid_tax_number(tax_number):
