@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import request
+from flask import current_app, request
+from pydantic import BaseModel, Field
 
 from orders.api import OrderOut, one_order_out, order_for_output, own_order
 from orders.providers import (
@@ -78,6 +79,28 @@ def provider_error(exc: ProviderError) -> DomainError:
     if isinstance(exc, ProviderUnavailable):
         return payment_unavailable()
     return PaymentProviderError("payment_error")
+
+
+#: The currency of every amount the shop takes (orders.models: a payment's and a refund's default).
+CURRENCY = "CNY"
+
+
+class PaymentsConfigOut(BaseModel):
+    card: bool = Field(description="card payments (Stripe) are on: an order or booking may be paid by card")
+    publishable_key: str | None = Field(
+        description="Stripe's publishable key, for the app's Stripe SDK to confirm a payment with its client_secret; "
+        "null while card payments are off"
+    )
+    currency: str = Field(description="the currency of every amount (`*_fen` are its hundredths), ISO 4217")
+
+
+@endpoint("/payments/config", response=PaymentsConfigOut, tags=("payments",))
+def payments_config():
+    """How an app may take payments: whether card payments are on and Stripe's publishable key (anyone; the
+    other methods — at the station, on delivery, on arrival, by bank transfer — need no key)."""
+    card = card_payments_enabled()
+    key = current_app.config.get("STRIPE_PUBLISHABLE_KEY") if card else None
+    return ok(PaymentsConfigOut(card=card, publishable_key=key or None, currency=CURRENCY))
 
 
 @endpoint(

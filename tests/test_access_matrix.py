@@ -167,6 +167,7 @@ RULES: dict[str, Rule] = {
     "api.list_orders": Rule("/api/v1/orders", api_auth),
     "api.county_income": Rule("/api/v1/county/income?group_by=village", api_only("county")),
     "api.county_targets": Rule("/api/v1/county/targets", api_only("county")),
+    "api.payments_config": Rule("/api/v1/payments/config", api_public, note="card payments on, the publishable key"),
     "api.stripe_webhook": Rule(
         "/api/v1/payments/stripe/webhook",
         _all("4xx"),
