@@ -935,6 +935,12 @@ RULES: dict[str, Rule] = {
         token=True,
         note="退还现金: the till's station only; another station's operator cannot tell it exists (404)",
     ),
+    "api.host_bookings_api": Rule(
+        "/api/v1/host/bookings",
+        {**api_only("host", admin=False)},
+        token=True,
+        note="each host its own listings' bookings",
+    ),
     "api.host_cashbook": Rule(
         "/api/v1/host/cashbook",
         api_only("host", "other_host", admin=False),

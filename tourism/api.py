@@ -46,7 +46,8 @@ from tourism.services.booking import (
     mark_no_show,
     start_card_payment,
 )
-from tourism.services.host_cash import HOST_TILL
+from tourism.services.host import host_bookings
+from tourism.services.host_cash import HOST_TILL, arrivals_cash
 from tourism.services.listings import households_linked
 from tourism.services.place import host_contact_visible
 
@@ -520,6 +521,98 @@ def _host_entry_refs(e) -> dict:
 
 def host_cashbook_out(host_id: int, day: date) -> dict:
     return dict(host_id=host_id, **book_out(host_id, day, till=HOST_TILL, entry_refs=_host_entry_refs))
+
+
+class HostBookingsQuery(QuerySchema):
+    from_: ApiDate | None = Field(default=None, alias="from", description="the first Beijing day (default today)")
+    to: ApiDate | None = Field(
+        default=None,
+        description=f"the day after the last (default 30 days after `from`; at most {MAX_CALENDAR_DAYS} days after "
+        "it, else 422 calendar_range_too_long; not after it, 422 end_not_after_start)",
+    )
+    # the statuses a calendar shows (tourism.services.host.CALENDAR_STATUSES; a test holds the two the same)
+    status: Literal["held", "confirmed", "checked_in", "completed", "no_show", "canceled"] | None = Field(
+        default=None, description="only the bookings of this status (default: all the calendar shows)"
+    )
+    page: int = Field(default=1, ge=1, le=1000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+
+class HostBookingOut(BaseModel):
+    id: str = Field(description="the booking's code, for check-in, no-show and host-cancel")
+    code: str
+    status: str
+    listing: Ref
+    unit_type: Ref
+    session_id: int | None
+    session_starts_at: datetime | None = Field(description="a session's start (an experience's), else null")
+    checkin: date
+    checkout: date
+    nights: int
+    guests: int
+    units: int
+    guest_name: str = Field(description="the guest's name as the desk shows it (the e-mail when none was given)")
+    pay_on_arrival: bool
+    total_fen: int
+    due_fen: int = Field(description="the cash to take on arrival (到店应收), 0 when none is due")
+    taken_fen: int = Field(description="the cash taken at check-in, 0 when none was")
+
+
+class HostBookingsPage(BaseModel):
+    items: list[HostBookingOut]
+    total: int
+    page: int
+    per_page: int
+
+
+@endpoint(
+    "/host/bookings",
+    query=HostBookingsQuery,
+    response=HostBookingsPage,
+    roles=(Role.HOST,),
+    tags=("tourism",),
+    errors=(403,),
+)
+def host_bookings_api(query: HostBookingsQuery):
+    """The calling host's bookings, of all its listings, over the Beijing days [from, to): what its calendars
+    and desk show (canceled and no-show ones too; none expired unpaid), by arrival day, a page at a time, each
+    with its code (for check-in), guest, dates or session and the cash due on arrival.
+
+    A stay is listed when one of its nights is in the range, a session or a day's tickets when its day is."""
+    now = now_utc()
+    start = query.from_ or local_date(now)
+    end = query.to or start + timedelta(days=30)
+    if end <= start:
+        raise ValidationError("end_not_after_start", fields={"to": "not after from"})
+    if (end - start).days > MAX_CALENDAR_DAYS:
+        raise ValidationError("calendar_range_too_long", days=MAX_CALENDAR_DAYS, fields={"to": "range too long"})
+    found = host_bookings(
+        api_user(), start, end, status=query.status, offset=(query.page - 1) * query.per_page, limit=query.per_page
+    )
+    cash_of = arrivals_cash(found.bookings)
+    items = [
+        HostBookingOut(
+            id=b.code,
+            code=b.code,
+            status=b.status,
+            listing=Ref(id=b.listing.id, name=b.listing.name),
+            unit_type=Ref(id=b.unit_type.id, name=b.unit_type.name),
+            session_id=b.session_id,
+            session_starts_at=b.session.starts_at if b.session is not None else None,
+            checkin=b.check_in_date,
+            checkout=b.check_out_date,
+            nights=b.nights,
+            guests=b.guests,
+            units=b.units,
+            guest_name=b.user.name or b.user.email,
+            pay_on_arrival=b.pay_on_arrival,
+            total_fen=b.total_fen,
+            due_fen=cash_of[b.id].due_fen,
+            taken_fen=cash_of[b.id].taken_fen,
+        )
+        for b in found.bookings
+    ]
+    return ok(HostBookingsPage(items=items, total=found.total, page=query.page, per_page=query.per_page))
 
 
 @endpoint(

@@ -152,6 +152,18 @@ def overdue_arrivals(host, *, now: datetime, limit: int = OVERDUE_SHOWN) -> Over
     return OverdueArrivals([booking for booking, _total in rows], rows[0].total if rows else 0)
 
 
+#: The bookings a host's calendar shows: all but those expired unpaid (canceled ones too: the host sees
+#: cancellations and may give back a kept fee).
+CALENDAR_STATUSES = (
+    BookingStatus.HELD,
+    BookingStatus.CONFIRMED,
+    BookingStatus.CHECKED_IN,
+    BookingStatus.COMPLETED,
+    BookingStatus.NO_SHOW,
+    BookingStatus.CANCELED,
+)
+
+
 def listing_bookings(listing: Listing, start: date, end: date) -> list[Booking]:
     return list(
         db.session.scalars(
@@ -160,21 +172,55 @@ def listing_bookings(listing: Listing, start: date, end: date) -> list[Booking]:
                 Booking.listing_id == listing.id,
                 Booking.check_in_date < end,
                 Booking.check_out_date > start,
-                # canceled ones too: the host sees cancellations and may give back a kept fee
-                Booking.status.in_(
-                    [
-                        BookingStatus.HELD,
-                        BookingStatus.CONFIRMED,
-                        BookingStatus.CHECKED_IN,
-                        BookingStatus.COMPLETED,
-                        BookingStatus.NO_SHOW,
-                        BookingStatus.CANCELED,
-                    ]
-                ),
+                Booking.status.in_(CALENDAR_STATUSES),
             )
             .order_by(Booking.check_in_date, Booking.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class HostBookings:
+    """One page of a host's bookings (`host_bookings`)."""
+
+    bookings: list[Booking]
+    #: How many there are in all, over every page.
+    total: int
+
+
+def host_bookings(
+    host, start: date, end: date, *, status: str | None = None, offset: int = 0, limit: int = 20
+) -> HostBookings:
+    """The bookings of all the host's listings that its calendars show over the Beijing days [start, end) —
+    a stay whose nights touch them, a session's or ticket's day among them (`listing_bookings`' rule, one
+    listing at a time) —, only those of `status` when given (one of CALENDAR_STATUSES), by arrival day, then
+    as booked: `limit` of them from `offset`, with their listing, room type, guest and session and how many
+    there are in all, in one statement."""
+    statuses = [status] if status is not None else list(CALENDAR_STATUSES)
+    total = sa.func.count().over().label("total")
+    query = (
+        sa.select(Booking, total)
+        .join(Listing, Listing.id == Booking.listing_id)
+        .where(
+            Listing.host_id == host.id,
+            Booking.check_in_date < end,
+            Booking.check_out_date > start,
+            Booking.status.in_(statuses),
+        )
+        .order_by(Booking.check_in_date, Booking.id)
+        .offset(offset)
+        .limit(limit)
+        .options(
+            contains_eager(Booking.listing),
+            joinedload(Booking.unit_type),
+            joinedload(Booking.user),
+            joinedload(Booking.session),
+        )
+    )
+    rows = db.session.execute(query).all()
+    if not rows and offset:  # a page past the last: its total still
+        return HostBookings([], host_bookings(host, start, end, status=status, limit=1).total)
+    return HostBookings([booking for booking, _total in rows], rows[0].total if rows else 0)
 
 
 def check_closable(listing: Listing, days: list[date], *, now: datetime) -> None:
