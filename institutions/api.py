@@ -302,7 +302,9 @@ class DestinationOut(BaseModel):
 
 class TransferDueOut(BaseModel):
     order_code: str
-    amount_fen: int
+    amount_fen: int = Field(
+        description="what the transfer must bring (`transfers.transfer_due_fen`, the one amount recording accepts)"
+    )
     reference: str
     payee: str
     bank: str
@@ -318,7 +320,7 @@ def transfers_due(purchase: Purchase) -> list[TransferDueOut]:
     return [
         TransferDueOut(
             order_code=order.code,
-            amount_fen=order.payments[-1].amount_fen,
+            amount_fen=transfers.transfer_due_fen(order),
             reference=transfers.transfer_reference(order),
             payee=payee.name,
             bank=payee.bank,

@@ -638,7 +638,12 @@ def purchase_detail(purchase_id: int):
             quote_error = exc.message
         if purchase.status == PurchaseStatus.DRAFT:  # its buyer is told before submitting it
             short = _short_stock_warnings(purchase)
-    awaiting = {po.order.code for po in purchase.orders if transfers.awaiting_transfer(po.order)}
+    # each order still waiting for its transfer, with what the transfer must bring (the API's bank_transfers_due)
+    awaiting = {
+        po.order.code: transfers.transfer_due_fen(po.order)
+        for po in purchase.orders
+        if transfers.awaiting_transfer(po.order)
+    }
     total_fen = sum(g.total_fen for g in groups)
     return render_template(
         "institutions/purchase.html",

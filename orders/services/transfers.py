@@ -87,6 +87,16 @@ def awaiting_transfer(order: Order) -> bool:
     )
 
 
+def transfer_due_fen(order: Order) -> int:
+    """What the transfer that pays `order` must bring: its payment's amount, the one figure `record_transfer`
+    (`_checked`) accepts (else 422 `transfer_amount_mismatch`), which the purchase page's 对公转账 card and the API's
+    `bank_transfers_due` both show. An order waits for its transfer only while pending, and nothing lowers
+    what a pending order is due (a line or shipment is canceled, a refund made, only once it is paid: the
+    order is confirmed), so this is also its total as placed."""
+    payment = current_payment(order)
+    return payment.amount_fen if payment is not None else 0
+
+
 def can_record(user, order: Order) -> bool:
     """The county office (and admins), or an operator of a station that sells in the order."""
     if user is None or not user.is_authenticated:

@@ -6,6 +6,7 @@ orders expire on the longer institutional term."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -372,3 +373,30 @@ def test_the_transfer_pages_speak_english_too(app, client, db, api_token):
         page = web.get(url)
         assert page.status_code == 200, url
         assert chinese_ui_on_en(page_text_nodes(page.get_data(as_text=True)), payee) == [], url
+
+
+def test_the_purchase_page_and_the_api_ask_the_amount_the_transfer_must_bring(app, client, db, api_token):
+    """The purchase page's 对公转账 card showed the order's total, the API's `bank_transfers_due` its payment's
+    amount: both now show `transfers.transfer_due_fen`, the one figure recording the transfer accepts (any other
+    is 422 transfer_amount_mismatch naming it). They cannot differ while the order waits (a line is canceled or
+    refunded only once paid: `order_not_confirmed` before), which this keeps true: a station's cancel is refused."""
+    s = _placed(client, api_token)
+    order = s["order"]
+    from institutions.models import PurchaseOrder
+
+    purchase_id = _db.session.scalar(sa.select(PurchaseOrder.purchase_id).where(PurchaseOrder.order_id == order.id))
+    [due] = client.get(f"/api/v1/purchases/{purchase_id}", headers=s["b"]).json["bank_transfers_due"]
+    wrong = _transfer(client, api_token(s["county"]), order.code, due["amount_fen"] + 1)
+    assert wrong.status_code == 422 and wrong.json["error"]["fields"]["amount_due_fen"] == str(due["amount_fen"])
+    web = app.test_client()
+    finance = [m for m in _organisation_members(purchase_id) if m.role == "approver"][0]
+    web.post("/login", data={"email": finance.user.email, "password": "password123"})
+    page = web.get(f"/purchases/{purchase_id}").get_data(as_text=True)
+    card = page[page.index('id="bank-transfer"') :]
+    yuan = f"¥{due['amount_fen'] // 100:,}.{due['amount_fen'] % 100:02d}"
+    assert re.search(rf"附言 {order.code}</dt><dd>{re.escape(yuan)}</dd>", card), card[:2000]
+    operator = api_token(s["operator"])
+    shipment = order.shipments[0].code
+    r = client.post(f"/api/v1/shipments/{shipment}/transition", headers=operator, json={"action": "cancel"})
+    assert r.status_code == 409 and r.json["error"]["code"] == "order_not_confirmed", r.json
+    assert _transfer(client, api_token(s["county"]), order.code, due["amount_fen"]).status_code == 200
