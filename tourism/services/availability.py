@@ -13,7 +13,7 @@ expiry job has run yet).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -385,7 +385,7 @@ SESSIONS_OFFERED_DAYS = 60
 
 
 def sessions_to_choose(
-    listings: list[Listing], *, now: datetime, days: dict[int, Iterable[date]] | None = None
+    listings: list[Listing], *, now: datetime, days: Mapping[int, Iterable[date]] | None = None
 ) -> dict[int, list[tuple[Session, int]]]:
     """{listing id: its sessions offered to choose now}: `sessions_offered` from today for
     SESSIONS_OFFERED_DAYS days — what an experience's booking form offers, and the cart line of one of its
