@@ -164,16 +164,17 @@ CALENDAR_STATUSES = (
 )
 
 
+def _on_calendar(start: date, end: date, statuses=CALENDAR_STATUSES) -> tuple:
+    """What a host's calendar shows of the Beijing days [start, end): a booking whose nights (a stay) or day
+    (a session, a day's tickets) touch them, in one of `statuses`."""
+    return (Booking.check_in_date < end, Booking.check_out_date > start, Booking.status.in_(list(statuses)))
+
+
 def listing_bookings(listing: Listing, start: date, end: date) -> list[Booking]:
     return list(
         db.session.scalars(
             sa.select(Booking)
-            .where(
-                Booking.listing_id == listing.id,
-                Booking.check_in_date < end,
-                Booking.check_out_date > start,
-                Booking.status.in_(CALENDAR_STATUSES),
-            )
+            .where(Booking.listing_id == listing.id, *_on_calendar(start, end))
             .order_by(Booking.check_in_date, Booking.id)
         )
     )
@@ -196,17 +197,12 @@ def host_bookings(
     listing at a time) —, only those of `status` when given (one of CALENDAR_STATUSES), by arrival day, then
     as booked: `limit` of them from `offset`, with their listing, room type, guest and session and how many
     there are in all, in one statement."""
-    statuses = [status] if status is not None else list(CALENDAR_STATUSES)
+    statuses = [status] if status is not None else CALENDAR_STATUSES
     total = sa.func.count().over().label("total")
     query = (
         sa.select(Booking, total)
         .join(Listing, Listing.id == Booking.listing_id)
-        .where(
-            Listing.host_id == host.id,
-            Booking.check_in_date < end,
-            Booking.check_out_date > start,
-            Booking.status.in_(statuses),
-        )
+        .where(Listing.host_id == host.id, *_on_calendar(start, end, statuses))
         .order_by(Booking.check_in_date, Booking.id)
         .offset(offset)
         .limit(limit)
