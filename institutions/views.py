@@ -442,7 +442,7 @@ def _purchase_form_page(
     added = added or []
     kept = [line.product for line in purchase.lines if line.quote_request_id is None] if purchase else []
     chosen = [n for p, _q in rows + [row for a in added for row in a.rows] if (n := _id(p)) is not None]
-    choices = purchases.product_choices(q=q, chosen=chosen, kept=kept)
+    choices = purchases.product_choices(q=q, chosen=chosen, kept=kept, today=local_date(now_utc()))
     return render_template(
         "institutions/purchase_new.html",
         form=form,
@@ -915,7 +915,7 @@ def organisation_quotes(organisation_id: int):
     form = QuoteRequestForm()
     q = _query()
     chosen = form.product_id.data if isinstance(form.product_id.data, int) else None
-    choices = purchases.product_choices(q=q, chosen=[chosen] if chosen else [])
+    choices = purchases.product_choices(q=q, chosen=[chosen] if chosen else [], today=local_date(now_utc()))
     form.product_id.choices = [
         # every variant (规格): a quote names the variant it asks for, and its village (as the purchase
         # form: two villages sell a 三江腌菜500克, each from its own station)

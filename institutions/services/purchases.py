@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.models import Product, visible_products
+from catalog.papers import unsellable_ids
 from catalog.services import ProductFilter, list_products, ranked_product_ids
 from institutions.models import (
     MemberRole,
@@ -494,11 +495,15 @@ class ProductChoices:
     found: int | None
 
 
-def product_choices(*, q: str = "", chosen: Iterable[int] = (), kept: Iterable[Product] = ()) -> ProductChoices:
+def product_choices(
+    *, q: str = "", chosen: Iterable[int] = (), kept: Iterable[Product] = (), today: date
+) -> ProductChoices:
     """The products the purchase form offers: those the shop's search finds for `q` (the index's
     ranking, `catalog.services.ranked_product_ids`, re-checked by the catalog: only products on sale),
-    at most CHOICES_LIMIT, or the newest without a query; plus the rows' choices `chosen` (ids, on sale)
-    and `kept` (the lines of the draft being edited, shown even if withdrawn since: saving says so)."""
+    at most CHOICES_LIMIT, or the newest without a query, less those whose food-safety papers do not
+    count `today` (`catalog.papers.unsellable_ids`: not sold, so not offered); plus the rows' choices
+    `chosen` (ids, on sale) and `kept` (the lines of the draft being edited, shown even if withdrawn or
+    their papers lost since: saving, or sending the quote request, says so naming the paper)."""
     q = " ".join((q or "").split())[:MAX_QUERY]
     ranked = ranked_product_ids(q) if q else None
     if q and ranked is not None:
@@ -508,6 +513,8 @@ def product_choices(*, q: str = "", chosen: Iterable[int] = (), kept: Iterable[P
         listed, _total = list_products(ProductFilter(sort="newest", per_page=CHOICES_LIMIT))
         found = None
     products = [variant for face in listed for variant in face.variants]
+    paused = unsellable_ids([p.id for p in products], today=today)
+    products = [p for p in products if p.id not in paused]
     shown = {p.id for p in products}
     for product in kept:
         if product.id not in shown:

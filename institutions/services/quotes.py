@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from catalog.models import ApprovalStatus, Product
+from catalog.papers import check_papers
 from institutions.models import (
     MemberRole,
     Organisation,
@@ -79,7 +80,9 @@ def create_quote_request(
     user: User,
     now: datetime,
 ) -> QuoteRequest:
-    """A buyer of a verified organisation asks the station selling `product_id` for a quote."""
+    """A buyer of a verified organisation asks the station selling `product_id` for a quote: a product
+    that may be sold today (on sale, its food-safety papers counting: else 409 `product_unavailable`,
+    `papers_missing`, as the retail quote refuses it)."""
     member = membership(organisation.id, user)
     if member is None or member.role != MemberRole.BUYER:
         raise Forbidden("purchaser_only")
@@ -95,6 +98,8 @@ def create_quote_request(
         raise ValidationError("product_not_found", fields={"product_id": str(product_id)})
     if product.approval_status != ApprovalStatus.APPROVED or not product.is_published:
         raise Conflict("product_unavailable", name=product.name, fields={"product_id": str(product_id)})
+    # its food-safety papers missing or expired today: not sold, so not quoted either (the retail quote's 409)
+    check_papers([product.id], today=today, names={product.id: product.name})
     request = QuoteRequest(
         organisation_id=organisation.id,
         created_by_id=user.id,

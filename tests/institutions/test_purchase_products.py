@@ -255,3 +255,33 @@ def test_the_quote_request_finds_a_product_beyond_the_newest_hundred_keeping_wha
         rf'<option[^>]*value="{lotus.id}"[^>]*selected|<option selected[^>]*value="{lotus.id}"',
         r.get_data(as_text=True),
     )
+
+
+def test_a_product_whose_papers_do_not_count_is_not_offered_nor_quoted(app, db, api_token):
+    """A product that may not be sold today for want of food-safety papers (`catalog.papers`) is not offered
+    by the purchase form nor the quote request, and a quote request naming it is refused with the retail
+    quote's 409 `papers_missing` (the form's and the API's alike): nothing is sent to its station."""
+    station = make_station()
+    rice = make_product(name="南昌大米", station=station, category=make_category())  # not food: no papers needed
+    bacon = make_product(name="腊肉", station=station, category=make_category(food_class="processed"))
+    buyer = make_user()
+    organisation = make_organisation(members={"buyer": buyer})
+    commit()
+    client = _login(app, buyer)
+    for url in (f"/organisations/{organisation.id}/purchases/new", f"/organisations/{organisation.id}/quote-requests"):
+        page = client.get(url).get_data(as_text=True)
+        assert f'<option value="{rice.id}"' in page and f'<option value="{bacon.id}"' not in page, url
+
+    url = f"/organisations/{organisation.id}/quote-requests"
+    typed = {"quantity": "40", "needed_by": requested_day(), "form_token": new_form_token(), "action": "enter"}
+    r = client.post(url, data={**typed, "product_id": str(bacon.id)})
+    assert r.status_code == 409
+    assert "「腊肉」暂停销售：" in r.get_data(as_text=True)
+    r = client.post(
+        "/api/v1/quote-requests",
+        headers=api_token(buyer),
+        json={"organisation_id": organisation.id, "product_id": bacon.id, "quantity": 40, "needed_by": requested_day()},
+    )
+    assert r.status_code == 409 and r.json["error"]["code"] == "papers_missing", r.json
+    assert r.json["error"]["fields"] == {"product_id": str(bacon.id)}
+    assert _db.session.scalar(sa.select(sa.func.count(QuoteRequest.id))) == 0
