@@ -894,8 +894,9 @@ class OrganisationStatementOut(BaseModel):
     response=OrganisationStatementOut,
     auth=True,
     tags=TAGS,
-    errors=(403,),
-    summary="The organisation's manager or an approver sets a year's budget and reserved share (audited)",
+    errors=(403, 409),
+    summary="The organisation's manager or an approver sets a year's budget and reserved share (audited); a"
+    " budget below what the year's purchase orders are due already is a 409 `budget_below_purchased`",
     load=lambda user, organisation_id: orgs.get_visible_organisation(
         organisation_id, user
     ),  # 404 before the body is read

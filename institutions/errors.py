@@ -9,6 +9,7 @@ from shop.errors import N_, register_messages
 
 MESSAGES = {
     "budget_setter_only": N_("只有单位管理员或审批人可以设置预算"),
+    "budget_below_purchased": N_("本单位 %(year)s 年已采购 %(purchased)s，年度预算不能低于已采购的金额"),
     "invalid_budget": N_("年度食品采购预算须为 0 到 %(max)s 元之间的金额，最多两位小数"),
     "invalid_reserved_share": N_("预留比例须在 0 到 100 之间，最多两位小数"),
     "invalid_year": N_("年份无效"),

@@ -760,7 +760,9 @@ def _year(*, instead: str) -> tuple[int, int]:
 def set_budget(organisation_id: int):
     """The statement page's 设置年度预算 form. An amount or share typed wrong shows that year's statement
     again (422) with what was typed and, under its field, what it may be (the service's rule:
-    `statements.typed_budget`, `statements.typed_reserved_share`); saved, back to that year's statement."""
+    `statements.typed_budget`, `statements.typed_reserved_share`); so does a budget below what the year
+    has purchased already (409 `budget_below_purchased`, naming that amount); saved, back to that year's
+    statement."""
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     if not statements.can_set_budget(organisation, current_user):
         abort(403)
@@ -778,26 +780,34 @@ def set_budget(organisation_id: int):
         reserved_bps = statements.typed_reserved_share(typed["reserved_pct"])
     except ValidationError as exc:
         errors["reserved_pct"] = exc.message
-    if errors:
-        for message in errors.values():
-            flash(message, "error")
+    status = 422
+    if not errors:
         try:
-            st = statements.statement(organisation, statements.check_year(_form_year(year) or 0))
-        except ValidationError:  # a year no page of ours sends: this year's statement says what was wrong
+            statements.set_budget(
+                organisation,
+                year=_form_year(year) or 0,
+                budget_fen=budget_fen,
+                reserved_bps=reserved_bps,
+                actor=current_user,
+                now=now_utc(),
+            )
+            commit()
+            flash(_("预算已保存"), "success")
             return redirect(back, 303)
-        return _statement_page(organisation, st, is_period=False, status=422, typed=typed, errors=errors)
-    with flash_domain_errors():
-        statements.set_budget(
-            organisation,
-            year=_form_year(year) or 0,
-            budget_fen=budget_fen,
-            reserved_bps=reserved_bps,
-            actor=current_user,
-            now=now_utc(),
-        )
-        commit()
-        flash(_("预算已保存"), "success")
-    return redirect(back, 303)
+        except DomainError as exc:
+            rollback()
+            if exc.code != "budget_below_purchased":
+                flash(exc.message, "error")
+                return redirect(back, 303)
+            # below what the year has purchased already: said under the field, what was typed kept (409)
+            errors["budget"], status = exc.message, exc.status
+    for message in errors.values():
+        flash(message, "error")
+    try:
+        st = statements.statement(organisation, statements.check_year(_form_year(year) or 0))
+    except ValidationError:  # a year no page of ours sends: this year's statement says what was wrong
+        return redirect(back, 303)
+    return _statement_page(organisation, st, is_period=False, status=status, typed=typed, errors=errors)
 
 
 def _form_year(text: str) -> int | None:

@@ -189,13 +189,25 @@ def can_set_budget(organisation: Organisation, user) -> bool:
 def set_budget(
     organisation: Organisation, *, year: int, budget_fen: int, reserved_bps: int, actor, now: datetime
 ) -> OrganisationBudget:
-    """The organisation's manager or an approver sets (or changes) a year's budget and reserved share; audited."""
+    """The organisation's manager or an approver sets (or changes) a year's budget and reserved share; audited.
+    A budget below what the year's purchase orders are due already (the statement's figure) is refused
+    (409 `budget_below_purchased`, naming that amount): approvals never go past the budget
+    (`refuse_over_budget`), so neither does setting it; read under the organisation's row lock."""
     if not can_set_budget(organisation, actor):
         raise Forbidden("budget_setter_only")
     check_year(year)
     check_budget_fen(budget_fen)
     check_reserved_bps(reserved_bps)
     db.session.execute(sa.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
+    start, end = _year_bounds(year)
+    purchased = sum(counted_fen(order) for _org, _link, order in _purchase_orders(organisation.id, start, end))
+    if budget_fen < purchased:
+        raise Conflict(
+            "budget_below_purchased",
+            year=year,
+            purchased=format_yuan(purchased),
+            fields={"budget_fen": "below_purchased", "purchased_fen": str(purchased)},
+        )
     budget = db.session.scalar(
         sa.select(OrganisationBudget).where(
             OrganisationBudget.organisation_id == organisation.id, OrganisationBudget.year == year

@@ -148,3 +148,44 @@ def test_the_api_takes_the_limit_and_refuses_a_wrong_share_with_its_own_code(cli
         assert r.json["error"]["fields"] == {"reserved_bps": reason} and r.json["error"]["message"] == SHARE_RULE
     r = client.post(f"{url}?lang=en", headers=h, json={"year": year, "budget_fen": -1, "reserved_bps": 0})
     assert "from 0 to 10,000,000,000 yuan" in r.json["error"]["message"]
+
+
+def test_a_budget_below_what_the_year_has_purchased_is_refused_naming_that_amount(app, client, api_token, db):
+    """Approvals never go past the year's budget (`purchase_over_budget`), so a budget is never set below
+    what the year's purchase orders are due already (the statement's 已采购): 409 `budget_below_purchased`
+    naming that amount, on the page under the field with what was typed, and on the API; nothing saved.
+    That amount itself is taken."""
+    from institutions.models import OrganisationBudget
+    from shop.money import format_yuan
+    from tests.institutions.purchase_setup import approved_purchase
+
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    year = local_date(now_utc()).year
+    assert approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    purchased = statements.statement(organisation, year).purchased_fen
+    assert purchased > 5000
+    said = f"本单位 {year} 年已采购 {format_yuan(purchased)}，年度预算不能低于已采购的金额"
+
+    web = app.test_client()
+    web.post("/login", data={"email": approver.email, "password": "password123"})
+    r = web.post(
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "50", "reserved_pct": "30"}
+    )
+    assert r.status_code == 409
+    field = _field(r.get_data(as_text=True), "budget")
+    assert "has-error" in field and said in field and 'value="50"' in field
+    r = client.post(
+        f"/api/v1/organisations/{organisation.id}/budget",
+        headers=api_token(approver),
+        json={"year": year, "budget_fen": 5000, "reserved_bps": 3000},
+    )
+    assert r.status_code == 409 and r.json["error"]["code"] == "budget_below_purchased", r.json
+    assert r.json["error"]["message"] == said
+    assert r.json["error"]["fields"] == {"budget_fen": "below_purchased", "purchased_fen": str(purchased)}
+    assert _audited() == 0 and _db.session.scalar(sa.select(sa.func.count(OrganisationBudget.id))) == 0
+
+    r = web.post(
+        f"/organisations/{organisation.id}/budget",
+        data={"year": str(year), "budget": f"{purchased / 100:.2f}", "reserved_pct": "30"},
+    )
+    assert r.status_code == 303 and _audited() == 1

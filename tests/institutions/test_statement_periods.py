@@ -218,7 +218,7 @@ def test_a_period_statement_says_its_purchases_are_the_periods_not_the_years_sha
     web = app.test_client()
     web.post("/login", data={"email": approver.email, "password": "password123"})
     web.post(
-        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "1000", "reserved_pct": "50"}
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "100000", "reserved_pct": "50"}
     )
     today = local_date(now_utc())
     start = today.replace(day=1).isoformat()
@@ -259,11 +259,11 @@ def test_the_api_gives_no_progress_for_a_period_within_the_year(app, db, api_tok
     approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
     year = local_date(now_utc()).year
     url = f"/api/v1/organisations/{organisation.id}/budget"
-    body = {"year": year, "budget_fen": 100_000, "reserved_bps": 5000}
+    body = {"year": year, "budget_fen": 10_000_000, "reserved_bps": 5000}
     assert client.post(url, json=body, headers=api_token(approver)).status_code == 200
     today = local_date(now_utc())
     statement = f"/api/v1/organisations/{organisation.id}/statement"
     period = client.get(f"{statement}?from={today.replace(day=1)}&to={today}", headers=api_token(viewer)).json
-    assert period["purchased_fen"] > 0 and period["share_fen"] == 50_000 and period["progress_bps"] is None
+    assert period["purchased_fen"] > 0 and period["share_fen"] == 5_000_000 and period["progress_bps"] is None
     whole = client.get(f"{statement}?year={year}", headers=api_token(viewer)).json
-    assert whole["progress_bps"] == whole["purchased_fen"] * 10000 // 50_000
+    assert whole["progress_bps"] == whole["purchased_fen"] * 10000 // 5_000_000
