@@ -192,6 +192,8 @@ def user_role(user_id: int):
                 new=_(users.ROLE_LABELS[role]),
             ),
             back=url_for("admin.user_detail", user_id=user.id),
+            # a role is changed back the same way (never 此操作不能撤销); the account keeps its sessions
+            undo=_("角色变更立即生效；需要时可以在本页把角色改回。"),
         )
         if page is not None:
             return page

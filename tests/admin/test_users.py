@@ -123,6 +123,9 @@ def test_a_role_change_asks_first_then_changes_and_is_audited(admin_client, db):
     user = _new_user(email="c@test.cn")
     response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host"}, follow_redirects=True)
     assert response.status_code == 200 and 'name="confirm" value="1"' in response.get_data(as_text=True)
+    # a role can be changed back: the confirmation says so, never 此操作不能撤销
+    assert "此操作不能撤销" not in response.get_data(as_text=True)
+    assert "角色变更立即生效；需要时可以在本页把角色改回。" in response.get_data(as_text=True)
     assert _user(user.id).role == "consumer"  # nothing changed before the confirmation
     response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host", "confirm": "1"})
     assert response.status_code == 302
