@@ -355,11 +355,15 @@ def _render_listing(listing, form, status=200):
         units_limit=listing_units_limit(listing),
         month_arg=f"{year}-{month:02d}",
         cal_unit_type=cal_unit_type,
+        # the village the list was filtered to: 返回列表 goes back to it, the calendar's links keep it
+        list_village=_int_arg("village", maximum=MAX_ID),
     ), status
 
 
 #: The booking form's fields a listing's page takes from its query (`listing_detail`), each checked there.
 TYPED_BOOKING_ARGS = ("checkin", "checkout", "guests", "units", "unit_type_id", "session_id")
+#: The list's own filter a listing's page keeps for its 返回列表 link (the dates and party are the form's).
+LIST_ARGS = ("village",)
 
 
 @bp.get("/listings/<int:listing_id>")
@@ -372,7 +376,7 @@ def listing_detail(listing_id: int, slug: str | None = None):
                 "tourism.listing_detail",
                 listing_id=listing.id,
                 slug=listing.slug,
-                **link_args(*TYPED_BOOKING_ARGS, "month"),
+                **link_args(*TYPED_BOOKING_ARGS, *LIST_ARGS, "month"),
             ),
             301,
         )

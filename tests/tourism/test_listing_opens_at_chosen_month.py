@@ -169,3 +169,34 @@ def test_the_booking_forms_type_box_is_named_for_the_kind(client, db):
         page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
         assert re.search(rf'<label[^>]*for="unit_type_id"[^>]*>{label}</label>', page), listing.kind
         assert "房型/票种" not in page
+
+
+def test_back_to_the_list_keeps_the_village_the_list_was_filtered_to(client, db):
+    """返回列表 kept the search's dates and party but not its 村: a tourist who had narrowed the stays to one
+    village came back to every village's. The card link carries `?village=`, the calendar's links keep it,
+    and 返回列表 goes back to the list filtered to that village."""
+    listing = make_listing(units=3, max_guests=2, pay_on_arrival=True)
+    make_listing(units=3, max_guests=2, pay_on_arrival=True)  # another village's, not on the filtered list
+    commit()
+    village = listing.village_id
+    check_in = _ahead()
+    link = _listing_link(client, f"/stays?village={village}&checkin={check_in}&guests=2", listing)
+    assert f"village={village}" in link
+    page = client.get(link).get_data(as_text=True)
+    back = _href(page, "‹ 返回列表")
+    assert back.startswith("/stays?") and f"village={village}" in back and f"checkin={check_in}" in back, back
+    # a day tapped on the calendar (the departure) and another month keep it for 返回列表
+    day = _href(page, r"<span class=\"d\">" + str((check_in + timedelta(days=2)).day) + "</span>")
+    assert f"village={village}" in day, day
+    assert f"village={village}" in _href(page, "下月")
+    page = client.get(day).get_data(as_text=True)
+    back = _href(page, "‹ 返回列表")
+    assert f"village={village}" in back and f"checkin={check_in}" in back, back
+    listed = client.get(back).get_data(as_text=True)
+    assert "共 1 个项目" in listed and listing.name in listed
+    # a search for every village leads back to every village's list
+    page = client.get(_listing_link(client, f"/stays?checkin={check_in}", listing)).get_data(as_text=True)
+    assert "village=" not in _href(page, "‹ 返回列表")
+    # the page's address without its slug keeps it on its way to the named page
+    r = client.get(f"/listings/{listing.id}?village={village}&checkin={check_in}")
+    assert r.status_code == 301 and f"village={village}" in r.headers["Location"]
