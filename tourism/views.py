@@ -285,6 +285,7 @@ def _render_listing(listing, form, status=200):
     now = now_utc()
     today = local_date(now)
     sessions = []
+    offered = []
     if listing.kind == ListingKind.EXPERIENCE:
         day = form.checkin.data if isinstance(form.checkin.data, date) else None
         # the cart line's 场次 box offers the same; a day searched or tapped past them offers its sessions too
@@ -332,6 +333,8 @@ def _render_listing(listing, form, status=200):
         now=now,
         occupancy=occupancy,
         unit_type_id=form.unit_type_id.data,  # its rooms are `units`; each other type's, what the party needs
+        # an experience's session chosen in the form, with its places left as its 场次 box says them
+        session=next(((s, left) for s, left in offered if s.id == form.session_id.data), None),
     )
     too_far = horizon_refusal(check_in, today)  # said where the quote would be: no quote for those dates
     return render_template(

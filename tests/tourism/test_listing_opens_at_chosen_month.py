@@ -15,7 +15,7 @@ from shop.db import commit
 from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
-from tests.tourism.factories import make_listing, make_session
+from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import Booking, ListingKind, UnitType
 
 #: 40 days ahead is always another month than today's, and within the booking horizon
@@ -200,3 +200,37 @@ def test_back_to_the_list_keeps_the_village_the_list_was_filtered_to(client, db)
     # the page's address without its slug keeps it on its way to the named page
     r = client.get(f"/listings/{listing.id}?village={village}&checkin={check_in}")
     assert r.status_code == 301 and f"village={village}" in r.headers["Location"]
+
+
+def _quote(page: str) -> str:
+    found = re.search(r'<section class="dates-quote".*?</section>', page, re.S)
+    assert found
+    return found.group(0)
+
+
+def test_an_experiences_quote_says_the_places_left_of_the_session_chosen(client, db):
+    """所选日期 of a ticket day says 可订，余 N 张 / 只余 N 张 / 已售完; an experience's said nothing of its
+    session's places, so a party larger than them saw only a total. The line of the session chosen says its
+    places left: 可订，余 N 个名额, 只余 N 个名额 (fewer than the party), 已满; in English too."""
+    listing = make_listing(kind=ListingKind.EXPERIENCE, units=10, max_guests=10, pay_on_arrival=True)
+    session = make_session(listing, day=_ahead(5), capacity=6)
+    full = make_session(listing, day=_ahead(6), capacity=2)
+    make_booking(listing, check_in=session.session_date, guests=2, session=session)
+    make_booking(listing, check_in=full.session_date, guests=2, session=full)
+    commit()
+    path = f"/listings/{listing.id}-{listing.slug}"
+    quote = _quote(client.get(f"{path}?checkin={session.session_date}&guests=2").get_data(as_text=True))
+    assert "可订，余 4 个名额" in quote and 'class="full"' not in quote, quote
+    quote = _quote(client.get(f"{path}?checkin={session.session_date}&guests=5").get_data(as_text=True))
+    assert "只余 4 个名额" in quote and 'class="full"' in quote, quote
+    quote = _quote(client.get(f"{path}?session_id={full.id}&checkin={full.session_date}").get_data(as_text=True))
+    assert "已满" in quote, quote
+    # a session of another day than the quote's says nothing of its places for that day
+    quote = _quote(client.get(f"{path}?session_id={full.id}&checkin={session.session_date}").get_data(as_text=True))
+    assert "名额" not in quote.replace("是否还有名额", "") and "已满" not in quote, quote
+    english = client.get(f"{path}?checkin={session.session_date}&guests=1&lang=en").get_data(as_text=True)
+    assert "Available: 4 places left" in _quote(english)
+    english = client.get(f"{path}?checkin={session.session_date}&guests=5&lang=en").get_data(as_text=True)
+    assert "Only 4 places left" in _quote(english)
+    english = client.get(f"{path}?session_id={full.id}&checkin={full.session_date}&lang=en").get_data(as_text=True)
+    assert "Full" in _quote(english)

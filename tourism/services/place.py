@@ -19,7 +19,7 @@ from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.phone import is_phone, normalise_phone
 from shop.timeutil import local_date
-from tourism.models import Listing, ListingImage, ListingKind, UnitType
+from tourism.models import Listing, ListingImage, ListingKind, Session, UnitType
 from tourism.services.availability import Occupancy, Span, read_occupancy
 from tourism.services.pricing import holidays_between, per_person_total_fen, stay_total_fen
 
@@ -147,11 +147,12 @@ class QuoteLine:
 
     unit_type: UnitType
     total_fen: int
-    #: Rooms free every night of the stay, or a ticket's places left that day; None for an experience (its
-    #: sessions say their places).
+    #: Rooms free every night of the stay, a ticket's places left that day, the places left of the session an
+    #: experience's booking form has chosen (its unit type's line); None for an experience's other lines, or
+    #: with no session of that day chosen.
     left: int | None
-    #: Whether `left` takes what is asked: the rooms (a stay), the guests (a ticket). A guide before booking:
-    #: the booking checks it again under its lock (`booking.book_listing`, 409 `sold_out`).
+    #: Whether `left` takes what is asked: the rooms (a stay), the guests (a ticket, a session). A guide before
+    #: booking: the booking checks it again under its lock (`booking.book_listing`, 409 `sold_out`).
     fits: bool
     #: A stay's rooms this line is for: the rooms asked of the room type the booking form has chosen, the rooms
     #: the party needs of each other type (`rooms_needed`); None for an experience or a ticket.
@@ -215,6 +216,7 @@ def quote_dates(
     now: datetime,
     occupancy: Occupancy | None = None,
     unit_type_id: int | None = None,
+    session: tuple[Session, int] | None = None,
 ) -> DatesQuote | None:
     """The total of the chosen dates for each unit type and the rooms (places) it has left on them, or None
     when the dates are not a valid choice (`quote_span`): the booking form then says why. What is left is
@@ -224,17 +226,25 @@ def quote_dates(
     A stay's `units` are the rooms asked of the room type the booking form has chosen (`unit_type_id`, else
     the first, which the booking takes then); each other type is quoted for the rooms the party needs of it
     (`rooms_needed`: a party of 5 takes 3 标准间 for 2 but 2 家庭房 for 4), never for the chosen type's rooms,
-    which said 只余 2 间 of a type whose 2 rooms sleep the party."""
+    which said 只余 2 间 of a type whose 2 rooms sleep the party.
+
+    An experience's line of the session its booking form has chosen says that session's places left
+    (`session`: the session and its places, as `availability.sessions_to_choose` offers it), as a ticket's
+    line says the day's; not when the session is of another day than the quote's."""
     span = quote_span(listing, check_in, check_out, now=now)
     if span is None:
         return None
     first, end = span
     holidays = holidays_between(first, end)  # once for all the unit types
-    if listing.kind == ListingKind.EXPERIENCE:  # a session's places are said with the sessions
-        lines = [
-            QuoteLine(ut, per_person_total_fen(ut, first, guests, kind=listing.kind, holidays=holidays), None, True)
-            for ut in listing.unit_types
-        ]
+    if listing.kind == ListingKind.EXPERIENCE:  # the chosen session's places, counted with the sessions offered
+        chosen_session, session_left = session if session and session[0].session_date == first else (None, None)
+        lines = []
+        for ut in listing.unit_types:
+            total = per_person_total_fen(ut, first, guests, kind=listing.kind, holidays=holidays)
+            if chosen_session is not None and session_left is not None and chosen_session.unit_type_id == ut.id:
+                lines.append(QuoteLine(ut, total, session_left, session_left >= guests))
+            else:
+                lines.append(QuoteLine(ut, total, None, True))
         return DatesQuote(first, None, 0, lines)
     if occupancy is None:
         occupancy = read_occupancy(
