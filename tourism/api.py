@@ -32,7 +32,7 @@ from shop.db import commit
 from shop.errors import ValidationError
 from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
-from tourism.models import Booking
+from tourism.models import MAX_HOST_CANCEL_REASON, Booking
 from tourism.services.availability import ListingFilter, listing_calendar, payment_methods, search_listings
 from tourism.services.booking import (
     BookingRequest,
@@ -218,10 +218,13 @@ class CancelOut(BookingOut):
 
 
 class HostCancelIn(Schema):
+    # the service refuses a reason past MAX_HOST_CANCEL_REASON with its own code naming the limit (the host's
+    # form's rule), which the spec says; pydantic only bounds what is read (as the invoice title's)
     reason: str = Field(
         max_length=1000,
-        description="why, for the guest (required; at most 200 characters once trimmed: "
-        "422 host_cancel_reason_required, host_cancel_reason_too_long)",
+        description=f"why, for the guest (required; at most {MAX_HOST_CANCEL_REASON} characters once trimmed: "
+        "longer is a 422 `host_cancel_reason_too_long` naming the limit, empty `host_cancel_reason_required`)",
+        json_schema_extra={"maxLength": MAX_HOST_CANCEL_REASON},
     )
 
 

@@ -122,3 +122,23 @@ def test_the_api_takes_the_hosts_reason_and_the_guest_reads_it(client, db, api_t
     other = make_user(role="host")
     db.session.commit()
     assert client.post(url, json={"reason": "x"}, headers=api_token(other)).status_code == 404
+
+
+def test_the_spec_says_the_reasons_limit_the_api_refuses_past(client, db, api_token):
+    """The spec declared `HostCancelIn.reason` up to 1000 characters, the service refuses more than 200: the spec
+    says 200 now, and a longer reason (201, or 600 in English) is 422 `host_cancel_reason_too_long` naming the
+    limit in the reader's language, nothing canceled; 200 characters (spaces around them not counted) are taken."""
+    spec = client.get("/api/v1/openapi.json").json
+    reason = spec["components"]["schemas"]["HostCancelIn"]["properties"]["reason"]
+    assert reason["maxLength"] == 200 and "at most 200 characters" in reason["description"], reason
+    host = make_user(role="host")
+    booking = booked_to_pay_on_arrival(host)
+    db.session.commit()
+    headers, url = api_token(host), f"/api/v1/bookings/{booking.code}/host-cancel"
+    for text, lang, said in (("漏" * 201, "zh_CN", "最多 200 个字"), ("a" * 600, "en", "at most 200 characters")):
+        r = client.post(f"{url}?lang={lang}", json={"reason": text}, headers=headers)
+        assert r.status_code == 422 and r.json["error"]["code"] == "host_cancel_reason_too_long", r.json
+        assert r.json["error"]["fields"] == {"reason": "too_long"} and said in r.json["error"]["message"], r.json
+    assert _reload(db, booking.id).status == BookingStatus.CONFIRMED
+    done = client.post(url, json={"reason": "  " + "漏" * 200 + " "}, headers=headers)
+    assert done.status_code == 200 and done.json["host_cancel_reason"] == "漏" * 200, done.json
