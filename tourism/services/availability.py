@@ -396,13 +396,27 @@ def sessions_to_choose(
     the box offers what was chosen instead of showing its first session as if chosen. Three statements, and
     three more for each such day."""
     today = local_date(now)
-    end = today + timedelta(days=SESSIONS_OFFERED_DAYS)
-    offered = sessions_offered_of(listings, today, end, now=now)
-    for listing in listings:
-        for day in sorted(set((days or {}).get(listing.id, ()))):
-            if day >= end:
-                offered[listing.id] += sessions_offered(listing, day, day + timedelta(days=1), now=now)
+    offered = sessions_offered_of(listings, today, today + timedelta(days=SESSIONS_OFFERED_DAYS), now=now)
+    for listing_id, pairs in sessions_past_offered(listings, days or {}, now=now).items():
+        offered[listing_id] += pairs
     return offered
+
+
+def sessions_past_offered(
+    listings: list[Listing], days: Mapping[int, Iterable[date]], *, now: datetime
+) -> dict[int, list[tuple[Session, int]]]:
+    """{listing id: the sessions of its `days` that lie past the SESSIONS_OFFERED_DAYS `sessions_to_choose`
+    offers} (`sessions_offered` of each such day: three statements a day; a day within them adds nothing and
+    costs nothing — its sessions are offered already)."""
+    end = local_date(now) + timedelta(days=SESSIONS_OFFERED_DAYS)
+    extra: dict[int, list[tuple[Session, int]]] = {}
+    for listing in listings:
+        for day in sorted(set(days.get(listing.id, ()))):
+            if day >= end:
+                extra.setdefault(listing.id, []).extend(
+                    sessions_offered(listing, day, day + timedelta(days=1), now=now)
+                )
+    return extra
 
 
 def sessions_offered_of(

@@ -66,6 +66,7 @@ from tourism.services.availability import (
     payment_methods,
     read_occupancy,
     session_remaining,
+    sessions_past_offered,
     sessions_to_choose,
     stay_availability,
     stay_hold_check,
@@ -1695,8 +1696,8 @@ class CartBookings:
             ):
                 if unit_type_id in listing_of:
                     days.setdefault(listing_of[unit_type_id], set()).add(day)
-            if days:  # read again with those days (a rare cart: a session chosen months ahead)
-                offered = sessions_to_choose(listings, now=now, days=days)
+            for listing_id, pairs in sessions_past_offered(listings, days, now=now).items():
+                offered[listing_id] = offered[listing_id] + pairs
         return {
             listing_id: [SessionChoice(s.id, s.starts_at, left) for s, left in pairs]
             for listing_id, pairs in offered.items()
