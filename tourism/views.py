@@ -133,7 +133,7 @@ def _month_arg(today: date, *, chosen: date | None = None) -> tuple[int, int, in
             return chosen.year, chosen.month, status
         return today.year, today.month, status
     year, month = asked
-    if abs((year - today.year) * 12 + month - today.month) > MAX_CALENDAR_MONTHS:
+    if _months_apart(date(year, month, 1), today) > MAX_CALENDAR_MONTHS:
         flash(_("月份超出范围（前后 24 个月以内）；%(instead)s", instead=_("已显示本月")), "error")
         return today.year, today.month, 422
     return year, month, 200
