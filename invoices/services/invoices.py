@@ -299,17 +299,24 @@ class Sums:
                 self.invoiced[(order_id, station_id)] = int(fen or 0)
                 self.invoiced_all[order_id] = self.invoiced_all.get(order_id, 0) + int(fen or 0)
         self.cash = shipments_cash_fen(s.id for o in orders.values() if is_cash_order(o) for s in o.shipments)
-        blue = sorted(i.id for i in invoices if i.status == InvoiceStatus.ISSUED and i.red_of_id is None)
-        self.reds: dict[int, dict[int, int]] = {}
-        if blue:
-            for red_of_id, order_id, fen in db.session.execute(
-                sa.select(Invoice.red_of_id, InvoiceOrder.order_id, sa.func.sum(InvoiceOrder.amount_fen))
-                .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
-                .where(Invoice.red_of_id.in_(blue))
-                .group_by(Invoice.red_of_id, InvoiceOrder.order_id)
-            ):
-                if red_of_id is not None:  # always: one of `blue`
-                    self.reds.setdefault(red_of_id, {})[order_id] = int(fen or 0)
+        self.reds = red_parts(i.id for i in invoices if i.status == InvoiceStatus.ISSUED and i.red_of_id is None)
+
+
+def red_parts(blue_ids) -> dict[int, dict[int, int]]:
+    """{blue invoice id: {order id: what its red invoices took back of that order (negative)}} for the blue
+    invoices `blue_ids`, in one grouped statement (none for no invoice)."""
+    blue = sorted(set(blue_ids))
+    reds: dict[int, dict[int, int]] = {}
+    if blue:
+        for red_of_id, order_id, fen in db.session.execute(
+            sa.select(Invoice.red_of_id, InvoiceOrder.order_id, sa.func.sum(InvoiceOrder.amount_fen))
+            .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+            .where(Invoice.red_of_id.in_(blue))
+            .group_by(Invoice.red_of_id, InvoiceOrder.order_id)
+        ):
+            if red_of_id is not None:  # always: one of `blue`
+                reds.setdefault(red_of_id, {})[order_id] = int(fen or 0)
+    return reds
 
 
 def list_loads():
@@ -385,7 +392,7 @@ def over_fen(order: Order, station_id: int, sums: Sums | None = None) -> int:
 def _net_parts(invoice: Invoice, sums: Sums | None = None) -> dict[int, int]:
     """A blue invoice's part of each order, less what its red invoices took back."""
     parts = {link.order_id: link.amount_fen for link in invoice.orders}
-    reds = (sums or Sums([invoice])).reds.get(invoice.id, {})
+    reds = (sums.reds if sums is not None else red_parts([invoice.id])).get(invoice.id, {})
     for order_id, amount in reds.items():
         parts[order_id] = parts.get(order_id, 0) + amount
     return parts
