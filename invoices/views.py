@@ -148,15 +148,15 @@ def mine():
 @login_required
 def detail(invoice_id: int):
     invoice = svc.get_visible_invoice(invoice_id, current_user)
-    state = svc.invoice_state(invoice)
+    figures = svc.figures_of([invoice])[invoice.id]  # as the lists and the API read them
     return render_template(
         "invoices/detail.html",
         invoice=invoice,
-        state=state,
+        state=figures.state,
         may_issue=svc.may_issue(invoice, current_user),
-        available_fen=svc.invoice_available_fen(invoice) if state == "requested" else 0,
+        available_fen=figures.available_fen,
         station_parts=svc.station_parts_fen(invoice),
-        red_due_fen=svc.red_due_fen(invoice),
+        red_due_fen=figures.red_due_fen,
         net_fen=svc.net_amount_fen(invoice) if invoice.status == "issued" and invoice.red_of_id is None else None,
         reds=svc.reds_of(invoice),
         today=local_date(now_utc()).isoformat(),

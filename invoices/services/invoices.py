@@ -7,7 +7,7 @@ What may be invoiced is computed from rows, never stored:
   minus what they refunded; a cash order's net cash in the stations' books;
 - a station's part of it (`station_paid_fen`): its shipments' cash for a cash order, else what its
   shipments are still due, capped by the order's money received;
-- invoiced (`invoiced_fen`): the sum of the issued invoices' parts for the order (red ones negative).
+- invoiced (`Sums.invoiced_fen`): the sum of the issued invoices' parts for the order (red ones negative).
 
 Per order and station, what is left to invoice is `min(station part − invoiced by the station, order
 money − invoiced by all)`. Issuing an invoice (per order or per period) locks its orders and their
@@ -17,9 +17,12 @@ paid minus refunds and the period's total never exceeds the sum of its orders. A
 invoicing leaves an order invoiced above its money: its invoices show `red_due_fen` until the station
 records the red invoice against the original.
 
-A list's figures (`figures_of`: state, what may be issued, the red invoice due) read its invoices' orders
-loaded with it (`list_loads`) and these sums for all of them at once (`Sums`): its statements do not grow
-with its rows.
+Each figure is one function of its order (or invoice) and a `Sums`, the sums it reads beside the order's
+rows (invoiced, a cash order's cash, a blue invoice's red parts), whoever asks: a list (`figures_of`:
+state, what may be issued, the red invoice due — its invoices' orders loaded with it, `list_loads`) reads
+them for all its orders at once, so its statements do not grow with its rows; one invoice's page and API
+answer read the same `figures_of` of it alone; asking (an order no invoice holds yet included), issuing
+and the red invoice read a `Sums` of their locked orders.
 
 A request's state is computed too (`invoice_state`), never stored (no migration): 待开票 (`requested`)
 while `request_due_fen` (the station's part of its orders now, `station_parts_fen`) is above 0; 无需开票
@@ -37,8 +40,10 @@ anyone else gets a 404.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -50,7 +55,7 @@ from invoices.files import check_invoice_file, store_invoice_file
 from invoices.models import Invoice, InvoiceKind, InvoiceOrder, InvoiceScope, InvoiceStatus
 from orders.models import Order, OrderStatus, PaymentState, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
-from orders.services.cashbook import shipment_cash_fen, shipments_cash_fen
+from orders.services.cashbook import shipments_cash_fen
 from orders.services.common import lock_order, lock_payment
 from shop.args import half_width
 from shop.audit import record_audit
@@ -279,44 +284,91 @@ def may_issue(invoice: Invoice, user) -> bool:
 # --- what may be invoiced ----------------------------------------------------------------------------
 
 
-class Sums:
-    """The sums the figures of some invoices read — what the issued invoices attribute to each of their
-    orders (per station and in all), a cash order's cash per shipment, a blue invoice's red parts — each
-    taken for all of them in one grouped statement (`figures_of`: a list costs the same statements
-    however many rows it has). Read with the invoices' orders loaded (`list_loads`)."""
+def _is_blue(invoice: Invoice) -> bool:
+    """An issued blue invoice: one a red invoice may reverse."""
+    return invoice.status == InvoiceStatus.ISSUED and invoice.red_of_id is None
 
-    def __init__(self, invoices: list[Invoice]):
-        orders = {link.order_id: link.order for invoice in invoices for link in invoice.orders}
-        self.invoiced: dict[tuple[int, int], int] = {}
-        self.invoiced_all: dict[int, int] = {}
-        if orders:
+
+class Sums:
+    """What every figure below reads beside its orders' rows (their shipments with their lines, their
+    payments): what the issued invoices attribute to each order (per station and in all), a cash order's
+    cash per shipment, a blue invoice's red parts. It is the one input of every figure, for one order, one
+    invoice or a whole list alike: each figure is one function of its order (or invoice) and a Sums.
+
+    Each sum is taken on its first read, for all the orders (or blue invoices) the Sums is over at once, in
+    one grouped statement (the cash in two), and kept: a list costs the same statements however many rows
+    it has (`figures_of`, with its orders loaded by `list_loads`), and a sum no figure reads costs none.
+    A Sums answers for the orders it is over — one no invoice holds yet as well (asking for its invoice:
+    nothing invoiced) — and refuses any other (LookupError) rather than say 0. Made after the caller's
+    locks, it is read within them."""
+
+    def __init__(self, orders: Iterable[Order], *, blue_ids: Iterable[int] = ()):
+        self.orders = {order.id: order for order in orders}
+        self.blue_ids = frozenset(blue_ids)
+
+    @classmethod
+    def of(cls, invoices: Iterable[Invoice]) -> Sums:
+        """Over the orders of `invoices` and those of them that are issued blue invoices."""
+        invoices = list(invoices)
+        return cls(
+            (link.order for invoice in invoices for link in invoice.orders),
+            blue_ids=(invoice.id for invoice in invoices if _is_blue(invoice)),
+        )
+
+    def _check(self, order_id: int) -> None:
+        if order_id not in self.orders:
+            raise LookupError(f"order {order_id} is not one of the orders these sums are over")
+
+    def invoiced_fen(self, order_id: int, station_id: int | None = None) -> int:
+        """What the issued invoices (red ones negative) attribute to the order (of one station, or all)."""
+        self._check(order_id)
+        return self._invoiced.get((order_id, station_id), 0)
+
+    def cash_fen(self, shipment: Shipment) -> int:
+        """A cash order's shipment's net cash in the books (`orders.services.cashbook.shipment_cash_fen`)."""
+        self._check(shipment.order_id)
+        return self._cash[shipment.id]
+
+    def red_parts(self, invoice: Invoice) -> dict[int, int]:
+        """{order id: what the red invoices of a blue invoice took back of that order (negative)}."""
+        if invoice.id not in self.blue_ids:
+            raise LookupError(f"invoice {invoice.id} is not one of the blue invoices these sums are over")
+        return self._reds.get(invoice.id, {})
+
+    @cached_property
+    def _invoiced(self) -> dict[tuple[int, int | None], int]:
+        """{(order id, station id): invoiced by the station, (order id, None): invoiced by all}."""
+        sums: dict[tuple[int, int | None], int] = {}
+        if self.orders:
             for order_id, station_id, fen in db.session.execute(
                 sa.select(InvoiceOrder.order_id, Invoice.station_id, sa.func.sum(InvoiceOrder.amount_fen))
                 .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
-                .where(InvoiceOrder.order_id.in_(sorted(orders)), Invoice.status == InvoiceStatus.ISSUED)
+                .where(InvoiceOrder.order_id.in_(sorted(self.orders)), Invoice.status == InvoiceStatus.ISSUED)
                 .group_by(InvoiceOrder.order_id, Invoice.station_id)
             ):
-                self.invoiced[(order_id, station_id)] = int(fen or 0)
-                self.invoiced_all[order_id] = self.invoiced_all.get(order_id, 0) + int(fen or 0)
-        self.cash = shipments_cash_fen(s.id for o in orders.values() if is_cash_order(o) for s in o.shipments)
-        self.reds = red_parts(i.id for i in invoices if i.status == InvoiceStatus.ISSUED and i.red_of_id is None)
+                sums[(order_id, station_id)] = int(fen or 0)
+                sums[(order_id, None)] = sums.get((order_id, None), 0) + int(fen or 0)
+        return sums
 
+    @cached_property
+    def _cash(self) -> dict[int, int]:
+        """{shipment id: its net cash} of the cash orders' shipments (`shipments_cash_fen`)."""
+        return shipments_cash_fen(s.id for o in self.orders.values() if is_cash_order(o) for s in o.shipments)
 
-def red_parts(blue_ids) -> dict[int, dict[int, int]]:
-    """{blue invoice id: {order id: what its red invoices took back of that order (negative)}} for the blue
-    invoices `blue_ids`, in one grouped statement (none for no invoice)."""
-    blue = sorted(set(blue_ids))
-    reds: dict[int, dict[int, int]] = {}
-    if blue:
-        for red_of_id, order_id, fen in db.session.execute(
-            sa.select(Invoice.red_of_id, InvoiceOrder.order_id, sa.func.sum(InvoiceOrder.amount_fen))
-            .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
-            .where(Invoice.red_of_id.in_(blue))
-            .group_by(Invoice.red_of_id, InvoiceOrder.order_id)
-        ):
-            if red_of_id is not None:  # always: one of `blue`
-                reds.setdefault(red_of_id, {})[order_id] = int(fen or 0)
-    return reds
+    @cached_property
+    def _reds(self) -> dict[int, dict[int, int]]:
+        """{blue invoice id: {order id: its red invoices' part of that order}}."""
+        reds: dict[int, dict[int, int]] = {}
+        if self.blue_ids:
+            for red_of_id, order_id, fen in db.session.execute(
+                sa.select(Invoice.red_of_id, InvoiceOrder.order_id, sa.func.sum(InvoiceOrder.amount_fen))
+                .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+                .where(Invoice.red_of_id.in_(sorted(self.blue_ids)))
+                .group_by(Invoice.red_of_id, InvoiceOrder.order_id)
+            ):
+                if red_of_id is not None:  # always: one of `blue_ids`
+                    reds.setdefault(red_of_id, {})[order_id] = int(fen or 0)
+        return reds
 
 
 def list_loads():
@@ -330,22 +382,18 @@ def list_loads():
     )
 
 
-def _cash_fen(shipment_id: int, sums: Sums | None) -> int:
-    return sums.cash[shipment_id] if sums is not None else shipment_cash_fen(shipment_id)
-
-
-def order_paid_fen(order: Order, sums: Sums | None = None) -> int:
+def order_paid_fen(order: Order, sums: Sums) -> int:
     """The order's money received: a cash order's net cash in the books, else captured − refunded."""
     if is_cash_order(order):
-        return sum(_cash_fen(s.id, sums) for s in order.shipments)
+        return sum(sums.cash_fen(s) for s in order.shipments)
     return sum(p.amount_fen - p.refunded_fen for p in order.payments if p.state in CAPTURED)
 
 
-def station_paid_fen(order: Order, station_id: int, sums: Sums | None = None) -> int:
+def station_paid_fen(order: Order, station_id: int, sums: Sums) -> int:
     """The station's part of the order's money received."""
     shipments = [s for s in order.shipments if s.station_id == station_id]
     if is_cash_order(order):
-        return sum(_cash_fen(s.id, sums) for s in shipments)
+        return sum(sums.cash_fen(s) for s in shipments)
     return min(sum(shipment_due_fen(s) for s in shipments), order_paid_fen(order, sums))
 
 
@@ -353,47 +401,30 @@ def station_due_fen(order: Order, station_id: int) -> int:
     return sum(shipment_due_fen(s) for s in order.shipments if s.station_id == station_id)
 
 
-def invoiced_fen(order_id: int, station_id: int | None = None, sums: Sums | None = None) -> int:
-    """What the issued invoices (red ones negative) attribute to the order (of one station, or all)."""
-    if sums is not None:
-        return (
-            sums.invoiced_all.get(order_id, 0) if station_id is None else sums.invoiced.get((order_id, station_id), 0)
-        )
-    query = (
-        sa.select(sa.func.coalesce(sa.func.sum(InvoiceOrder.amount_fen), 0))
-        .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
-        .where(InvoiceOrder.order_id == order_id, Invoice.status == InvoiceStatus.ISSUED)
-    )
-    if station_id is not None:
-        query = query.where(Invoice.station_id == station_id)
-    return int(db.session.scalar(query) or 0)
-
-
-def available_fen(order: Order, station_id: int, sums: Sums | None = None) -> int:
+def available_fen(order: Order, station_id: int, sums: Sums) -> int:
     """What the station may still invoice for the order: never above what was paid minus refunds."""
     if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
         return 0
     left = min(
-        station_paid_fen(order, station_id, sums) - invoiced_fen(order.id, station_id, sums),
-        order_paid_fen(order, sums) - invoiced_fen(order.id, sums=sums),
+        station_paid_fen(order, station_id, sums) - sums.invoiced_fen(order.id, station_id),
+        order_paid_fen(order, sums) - sums.invoiced_fen(order.id),
     )
     return max(0, left)
 
 
-def over_fen(order: Order, station_id: int, sums: Sums | None = None) -> int:
+def over_fen(order: Order, station_id: int, sums: Sums) -> int:
     """How far the order is invoiced above its money (a refund after invoicing), for the station."""
     return max(
         0,
-        invoiced_fen(order.id, station_id, sums) - station_paid_fen(order, station_id, sums),
-        invoiced_fen(order.id, sums=sums) - order_paid_fen(order, sums),
+        sums.invoiced_fen(order.id, station_id) - station_paid_fen(order, station_id, sums),
+        sums.invoiced_fen(order.id) - order_paid_fen(order, sums),
     )
 
 
-def _net_parts(invoice: Invoice, sums: Sums | None = None) -> dict[int, int]:
+def _net_parts(invoice: Invoice, sums: Sums) -> dict[int, int]:
     """A blue invoice's part of each order, less what its red invoices took back."""
     parts = {link.order_id: link.amount_fen for link in invoice.orders}
-    reds = (sums.reds if sums is not None else red_parts([invoice.id])).get(invoice.id, {})
-    for order_id, amount in reds.items():
+    for order_id, amount in sums.red_parts(invoice).items():
         parts[order_id] = parts.get(order_id, 0) + amount
     return parts
 
@@ -406,10 +437,10 @@ def net_amount_fen(invoice: Invoice) -> int:
     return (invoice.amount_fen or 0) + int(reds or 0)
 
 
-def red_due_fen(invoice: Invoice, sums: Sums | None = None) -> int:
+def red_due_fen(invoice: Invoice, sums: Sums) -> int:
     """What of an issued blue invoice should be reversed by a red invoice: its part of orders now
     invoiced above their money (a refund after invoicing). 0 for a request or a red invoice."""
-    if invoice.status != InvoiceStatus.ISSUED or invoice.red_of_id is not None:
+    if not _is_blue(invoice):
         return 0
     parts = _net_parts(invoice, sums)
     due = 0
@@ -426,7 +457,7 @@ def station_parts_fen(invoice: Invoice) -> dict[int, int]:
     return {link.order_id: station_due_fen(link.order, invoice.station_id) for link in invoice.orders}
 
 
-def invoice_available_fen(invoice: Invoice, sums: Sums | None = None) -> int:
+def invoice_available_fen(invoice: Invoice, sums: Sums) -> int:
     """What the station may issue now for a request (the sum over its orders)."""
     return sum(available_fen(link.order, invoice.station_id, sums) for link in invoice.orders)
 
@@ -457,8 +488,9 @@ def invoice_state(invoice: Invoice) -> str:
 
 @dataclass(frozen=True)
 class InvoiceFigures:
-    """What a list shows of one invoice: its state (`invoice_state`), what the station may issue now for a
-    request (`invoice_available_fen`, 0 otherwise) and the red invoice due (`red_due_fen`)."""
+    """What a page, a list or the API shows of one invoice: its state (`invoice_state`), what the station
+    may issue now for a request (`invoice_available_fen`, 0 otherwise) and the red invoice due
+    (`red_due_fen`)."""
 
     state: str
     available_fen: int
@@ -466,8 +498,9 @@ class InvoiceFigures:
 
 
 def figures_of(invoices: list[Invoice]) -> dict[int, InvoiceFigures]:
-    """{invoice id: InvoiceFigures} of a list read with `list_loads`, in the statements of `Sums`."""
-    sums = Sums(invoices)
+    """{invoice id: InvoiceFigures} of some invoices — a list read with `list_loads`, or one invoice (its
+    page, its API answer) — read from one `Sums` of them all: a list's statements do not grow with its rows."""
+    sums = Sums.of(invoices)
     figures = {}
     for invoice in invoices:
         state = invoice_state(invoice)
@@ -540,9 +573,10 @@ def request_for_order(order: Order, details: InvoiceDetails, *, user, now: datet
     if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) or not order.shipments:
         raise Conflict("invoice_order_not_invoiceable")
     organisation_id = order_organisation_id(order.id)
+    sums = Sums([order])  # none of its invoices may be issued yet: then nothing is invoiced
     created, pending, not_needed = [], False, False
     for station_id in _live_station_ids(order):
-        if station_due_fen(order, station_id) - invoiced_fen(order.id, station_id) <= 0:
+        if station_due_fen(order, station_id) - sums.invoiced_fen(order.id, station_id) <= 0:
             # nothing of the station's part left to invoice: invoiced in full, or refunded since it was
             # asked (its request reads 无需开票, `invoice_state`: asking again is told so, not 正在等待开票)
             not_needed = not_needed or _open_request_exists(order.id, station_id)
@@ -633,9 +667,11 @@ def request_for_period(
     start, end = check_period(start, end, today=local_date(now))
     by_station: dict[int, list[Order]] = {}
     pending = not_needed = False
-    for order in period_orders(user, organisation_id, start, end, lock=True):
+    candidates = period_orders(user, organisation_id, start, end, lock=True)
+    sums = Sums(candidates)  # orders no invoice holds yet among them
+    for order in candidates:
         for station_id in _live_station_ids(order):
-            if available_fen(order, station_id) <= 0:  # nothing left: invoiced, or refunded since asked
+            if available_fen(order, station_id, sums) <= 0:  # nothing left: invoiced, or refunded since asked
                 not_needed = not_needed or _open_request_exists(order.id, station_id)
             elif _open_request_exists(order.id, station_id):  # asked already (for the order or a period)
                 pending = True
@@ -743,7 +779,8 @@ def issue_invoice(invoice: Invoice, data: IssuedData, upload, *, actor, now: dat
         raise Conflict("invoice_already_issued")
     if invoice_state(invoice) == NOT_NEEDED:  # its part refunded meanwhile
         raise Conflict("invoice_not_needed")
-    left = {link.order_id: available_fen(orders[link.order_id], invoice.station_id) for link in invoice.orders}
+    sums = Sums(orders.values())
+    left = {link.order_id: available_fen(orders[link.order_id], invoice.station_id, sums) for link in invoice.orders}
     if amount > sum(left.values()):
         raise Conflict("invoice_exceeds_paid", available=format_yuan(sum(left.values())))
     remaining = amount
@@ -778,7 +815,7 @@ def record_red_invoice(original: Invoice, data: IssuedData, upload, *, actor, no
     money (a refund after invoicing), with its file. Audited."""
     if not may_issue(original, actor):
         raise Forbidden("invoice_station_only")
-    if original.status != InvoiceStatus.ISSUED or original.red_of_id is not None:
+    if not _is_blue(original):
         raise Conflict("invoice_not_issued")
     amount = data.amount_fen
     if isinstance(amount, bool) or not isinstance(amount, int) or not -MAX_FEN <= amount < 0:
@@ -795,12 +832,13 @@ def record_red_invoice(original: Invoice, data: IssuedData, upload, *, actor, no
     net = net_amount_fen(original)
     if -amount > net:
         raise Conflict("invoice_red_exceeds", available=format_yuan(net), fields={"amount_fen": "invalid"})
-    parts = _net_parts(original)
+    sums = Sums(orders.values(), blue_ids=[original.id])
+    parts = _net_parts(original, sums)
     take: dict[int, int] = {}
     remaining = -amount
     # first what is invoiced above the money received, then the rest, order by order
     for order_id in sorted(parts):
-        part = min(parts[order_id], over_fen(orders[order_id], original.station_id), remaining)
+        part = min(parts[order_id], over_fen(orders[order_id], original.station_id, sums), remaining)
         if part > 0:
             take[order_id] = part
             remaining -= part
