@@ -401,6 +401,14 @@ def station_due_fen(order: Order, station_id: int) -> int:
     return sum(shipment_due_fen(s) for s in order.shipments if s.station_id == station_id)
 
 
+def uninvoiced_part_fen(order: Order, station_id: int, sums: Sums) -> int:
+    """What of the station's part of the order (`station_due_fen`, paid or not) no invoice holds yet. At 0 or
+    below a request of it has nothing to wait for — invoiced in full, or the part refunded or canceled since
+    it was asked (its request reads 无需开票, `invoice_state`) — so asking again (for the order or a period) is
+    told so; above 0 a request of it still waits, paid or not (正在等待开票)."""
+    return station_due_fen(order, station_id) - sums.invoiced_fen(order.id, station_id)
+
+
 def available_fen(order: Order, station_id: int, sums: Sums) -> int:
     """What the station may still invoice for the order: never above what was paid minus refunds."""
     if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
@@ -576,9 +584,7 @@ def request_for_order(order: Order, details: InvoiceDetails, *, user, now: datet
     sums = Sums([order])  # none of its invoices may be issued yet: then nothing is invoiced
     created, pending, not_needed = [], False, False
     for station_id in _live_station_ids(order):
-        if station_due_fen(order, station_id) - sums.invoiced_fen(order.id, station_id) <= 0:
-            # nothing of the station's part left to invoice: invoiced in full, or refunded since it was
-            # asked (its request reads 无需开票, `invoice_state`: asking again is told so, not 正在等待开票)
+        if uninvoiced_part_fen(order, station_id, sums) <= 0:  # nothing of the station's part left
             not_needed = not_needed or _open_request_exists(order.id, station_id)
             continue
         if _open_request_exists(order.id, station_id):
@@ -671,11 +677,14 @@ def request_for_period(
     sums = Sums(candidates)  # orders no invoice holds yet among them
     for order in candidates:
         for station_id in _live_station_ids(order):
-            if available_fen(order, station_id, sums) <= 0:  # nothing left: invoiced, or refunded since asked
-                not_needed = not_needed or _open_request_exists(order.id, station_id)
-            elif _open_request_exists(order.id, station_id):  # asked already (for the order or a period)
-                pending = True
-            else:
+            if _open_request_exists(order.id, station_id):  # asked already (for the order or a period)
+                # what the waiting request reads, as asking for the order again says it: waiting (paid
+                # or not), or nothing left of the station's part (`uninvoiced_part_fen`)
+                if uninvoiced_part_fen(order, station_id, sums) > 0:
+                    pending = True
+                else:
+                    not_needed = True
+            elif available_fen(order, station_id, sums) > 0:  # paid, and not all invoiced
                 by_station.setdefault(station_id, []).append(order)
     if not by_station and not pending and not_needed:
         raise Conflict("invoice_not_needed")

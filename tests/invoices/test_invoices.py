@@ -307,6 +307,27 @@ def test_a_period_request_leaves_out_orders_whose_invoice_is_asked_for_already(c
     assert r.status_code == 422 and "这段期间的订单都已申请发票，正在等待开票" in r.get_data(as_text=True)
 
 
+def test_a_period_over_an_unpaid_order_whose_invoice_waits_says_it_waits_as_asking_for_the_order_does(
+    client, world, api_token
+):
+    """An order's invoice asked for before it is paid (allowed: its request waits, 待开票), then a period with
+    it: the period is told the order's invoice waits (409 invoice_period_already_requested), as asking for the
+    order again is (invoice_already_requested) — not 无需开票 (invoice_not_needed: its part refunded or
+    canceled), which nothing was; nothing is created."""
+    w, now = world, now_utc()
+    order = make_order(w["buyer"], [(w["rice"], 1)], now=now, payment_method="card")  # not paid
+    commit()
+    b = api_token(w["buyer"])
+    [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
+    assert client.get(f"/api/v1/invoices/{invoice['id']}", headers=b).json["status"] == "requested"
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS)
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_already_requested", r.json
+    today = local_date(now).isoformat()
+    r = client.post("/api/v1/invoice-requests", headers=b, json={**DETAILS, "from": today, "to": today})
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_period_already_requested", r.json
+    assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 1
+
+
 def _placed_by_purchase(organisation, buyer, order, now) -> None:
     """`order` recorded as placed by an approved purchase of `organisation` that `buyer` drafted."""
     from institutions.models import Purchase, PurchaseOrder
