@@ -25,6 +25,7 @@ from catalog.models import (
     Household,
     Product,
     ProductFamily,
+    Township,
     Village,
     listed_products,
     visible_products,
@@ -282,6 +283,29 @@ def list_villages() -> list[Village]:
             .order_by(Village.township_id, Village.name)
         )
     )
+
+
+def village_labels(keys) -> dict[int, str]:
+    """{village id: its name}, with its township's in front (三江镇 · 新村) when a village of another township
+    has the same name: two rows, facets or buttons 新村 could not be told apart (the county's reports, the
+    search's village facet, a payout batch's villages). Lists to choose from (selects) always name the
+    township (三江镇 · 新村)."""
+    keys = {k for k in keys if k is not None}
+    if not keys:
+        return {}
+    namesake = aliased(Village)
+    shared = (
+        sa.select(sa.func.count())
+        .select_from(namesake)
+        .where(namesake.name == Village.name, namesake.id != Village.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(  # one statement: the villages, their townships, whether their names are shared
+        sa.select(Village.id, Village.name, Township.name, shared)
+        .join(Township, Township.id == Village.township_id)
+        .where(Village.id.in_(keys))
+    ).all()
+    return {vid: f"{township} · {name}" if others else name for vid, name, township, others in rows}
 
 
 def list_stations() -> list[Station]:

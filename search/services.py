@@ -21,6 +21,7 @@ from catalog.services import (
     eager_products,
     filtered_query,
     list_products,
+    village_labels,
 )
 from search.index import is_partial, search_page, search_product_ids
 from shop.errors import ValidationError
@@ -142,7 +143,16 @@ def _facet_labels(counts: dict[str, dict[str, int]]) -> dict[str, list[dict]]:
         )
     for items in out.values():
         items.sort(key=lambda i: (-i["count"], i["value"]))
-    return out
+    return _tell_villages_apart(out)
+
+
+def _tell_villages_apart(facets: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """A village facet's label names its township when a village of another township has its name
+    (`catalog.services.village_labels`): 新村 (3) twice could not be told apart."""
+    labels = village_labels(item["value"] for item in facets["village"])
+    for item in facets["village"]:
+        item["label"] = labels.get(item["value"], item["label"])
+    return facets
 
 
 def visible_listings(ids: list[int], shown: int) -> tuple[list[Listing], int]:
@@ -187,13 +197,15 @@ def product_facets(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> 
         return [{"value": v, "label": lbl, "count": n} for v, lbl, n in db.session.execute(q)]
 
     village_t = sa.orm.aliased(Village)
-    return {
-        "category": counts(Category.slug, Category.name, (Category, Category.id == Product.category_id)),
-        "township": counts(
-            Township.id,
-            Township.name,
-            (village_t, village_t.id == Product.village_id),
-            (Township, Township.id == village_t.township_id),
-        ),
-        "village": counts(Village.id, Village.name, (Village, Village.id == Product.village_id)),
-    }
+    return _tell_villages_apart(
+        {
+            "category": counts(Category.slug, Category.name, (Category, Category.id == Product.category_id)),
+            "township": counts(
+                Township.id,
+                Township.name,
+                (village_t, village_t.id == Product.village_id),
+                (Township, Township.id == village_t.township_id),
+            ),
+            "village": counts(Village.id, Village.name, (Village, Village.id == Product.village_id)),
+        }
+    )

@@ -38,6 +38,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
 from catalog.models import Household, Township, Village
+from catalog.services import village_labels
 from county.exports import append_row
 from county.services.registry import check_may_reveal
 from ledger.models import IncomeEntry
@@ -553,18 +554,20 @@ def batch_lines(batch: PayoutBatch) -> list[dict]:
 
 
 def batch_villages(batch: PayoutBatch) -> list[tuple[int, str]]:
-    """[(village id, name)] of the batch's households, by name (each village's cards print at once)."""
-    return [
-        (int(vid), name)
-        for vid, name in db.session.execute(
-            sa.select(Village.id, Village.name)
+    """[(village id, label)] of the batch's households, by name (each village's cards print at once); a
+    village's label names its township when another township has a village of its name (`village_labels`)."""
+    ids = list(
+        db.session.scalars(
+            sa.select(Village.id)
             .join(Household, Household.village_id == Village.id)
             .join(PayoutLine, PayoutLine.household_id == Household.id)
             .where(PayoutLine.batch_id == batch.id)
             .group_by(Village.id, Village.name)
-            .order_by(Village.name)
+            .order_by(Village.name, Village.id)
         )
-    ]
+    )
+    labels = village_labels(ids)
+    return [(int(vid), labels.get(vid, "")) for vid in ids]
 
 
 def batch_totals(batch: PayoutBatch) -> dict:

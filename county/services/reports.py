@@ -20,7 +20,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from catalog.models import Category, Household, Township, Village
+from catalog.models import Category, Household, Village
+from catalog.services import village_labels
 from ledger import summaries
 from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeDaily, IncomeEntry, IncomeKind, SaleDaily
 from shop.errors import ValidationError
@@ -102,25 +103,6 @@ def _range(query, date_from: date | None, date_to: date | None):
 def _check_range(date_from, date_to):
     if date_from and date_to and date_from > date_to:
         raise ValidationError("from_after_to", fields={"from": "after to"})
-
-
-def village_labels(keys) -> dict[int, str]:
-    """{village id: its name}, with its township's in front (三江镇 · 新村) when a village of another township
-    has the same name: two rows 新村 in a report could not be told apart."""
-    rows = db.session.execute(
-        sa.select(Village.id, Village.name, Township.name)
-        .join(Township, Township.id == Village.township_id)
-        .where(Village.id.in_(keys))
-    ).all()
-    shared = set(
-        db.session.scalars(
-            sa.select(Village.name)
-            .where(Village.name.in_({name for _id, name, _t in rows}))
-            .group_by(Village.name)
-            .having(sa.func.count() > 1)
-        )
-    )
-    return {vid: f"{township} · {name}" if name in shared else name for vid, name, township in rows}
 
 
 def _labels(group_by: str, keys: set) -> dict:

@@ -606,3 +606,20 @@ def test_a_second_post_of_the_same_period_says_when_its_batch_was_made(client, a
     page = client.get(second.headers["Location"]).get_data(as_text=True)
     assert f"该期间的发放批次已于 {local_dt(batch.created_at)} 生成，已为您打开" in page
     assert "该期间已有发放批次" not in page
+
+
+def test_a_batchs_village_buttons_name_the_township_of_villages_of_one_name(client, auth, county_user, world, db):
+    """Two townships each have a 柳溪村 in the batch: its buttons to print each village's cards both read
+    柳溪村. Each names its township."""
+    here, there = world["villages"]
+    there.name = "柳溪村"
+    commit()
+    _set_accounts(client, auth, county_user, world)
+    client.post(
+        f"/county/households/{world['households'][2].id}/account", data={"kind": "bank_card", "number": ACCOUNT_B}
+    )
+    html = client.get(client.post("/county/payouts", data=PERIOD).headers["Location"]).get_data(as_text=True)
+    for village in (here, there):
+        assert re.search(rf'data-village="{village.id}" href="[^"]*">{village.township.name} · 柳溪村</a>', html), html
+    cards = client.get(f"/county/cards?village_id={there.id}&month=2026-11").get_data(as_text=True)
+    assert f"{there.township.name} · 柳溪村 · " in cards

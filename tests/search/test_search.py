@@ -290,6 +290,22 @@ def test_search_page_highlights_safely_and_shows_facets(db, client):
     assert '冈上镇 <span class="n">(1)</span>' in html
 
 
+@pytest.mark.parametrize("sort", ["relevance", "newest"])  # the index's facets, and the database's
+def test_a_village_facet_names_the_township_of_a_village_whose_name_another_has(db, client, sort):
+    """Two townships each have a 柳溪村 selling 腌菜: the facet listed 柳溪村 (1) twice, and a buyer could not
+    tell which was which. Each names its township; a village whose name no other has stays as it is."""
+    _here, here_station = make_place("柳溪村", "冈上镇")
+    _there, there_station = make_place("柳溪村", "三江镇")
+    _alone, alone_station = make_place("沙洲村", "向塘镇")
+    for station in (here_station, there_station, alone_station):
+        make_product(name="三江腌菜", station=station)
+    commit()
+    html = client.get(f"/search?q=腌菜&sort={sort}").get_data(as_text=True)
+    assert '冈上镇 · 柳溪村 <span class="n">(1)</span>' in html
+    assert '三江镇 · 柳溪村 <span class="n">(1)</span>' in html
+    assert '>沙洲村 <span class="n">(1)</span>' in html
+
+
 def test_highlight_escapes_then_marks_pinyin_and_synonym_matches():
     assert search.highlight("南安板鸭<i>", "by") == "南安<mark>板鸭</mark>&lt;i&gt;"
     assert search.highlight("鄱阳湖藜蒿", "芦蒿") == "鄱阳湖<mark>藜蒿</mark>"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from shop.extensions import db as shop_db
 from shop.once import new_form_token
 from shop.timeutil import TZ, local_date, now_utc
-from tests.factories import make_user, make_village
+from tests.factories import make_township, make_user, make_village
 from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import Booking, BookingStatus, Closure, Session, UnitType
 
@@ -29,6 +29,18 @@ def test_stays_page_lists_and_filters_by_village(client, db):
     assert "罗渡农家乐" in html and "桃花民宿" not in html
     assert "草莓采摘" in client.get("/experiences").get_data(as_text=True)
     assert a.id
+
+
+def test_the_village_filter_names_each_villages_township(client, db):
+    """Two townships each have a 柳溪村: the filter listed 柳溪村 twice, and a tourist could not tell which
+    was which. Each option names its township."""
+    sanjiang, huangma = make_township(name="三江镇"), make_township(name="黄马乡")
+    here, there = make_village(name="柳溪村", township=sanjiang), make_village(name="柳溪村", township=huangma)
+    make_listing(village=here, name="柳溪农家乐")
+    html = client.get("/stays").get_data(as_text=True)
+    assert f'<option value="{here.id}" >三江镇 · 柳溪村</option>' in html
+    assert f'<option value="{there.id}" >黄马乡 · 柳溪村</option>' in html
+    assert ">柳溪村</option>" not in html
 
 
 def test_stays_page_bad_dates(client, db):
