@@ -421,10 +421,56 @@ def _village_data(form: VillageForm) -> places.VillageData:
     )
 
 
+def _ask_namesakes(form, village=None):
+    """A village named as a village of another township (`places.namesakes`) is asked first (shop.confirm):
+    every list then names the two by their townships, and the household import wants 「乡镇·村」 for them.
+    None when there is nothing to ask, the POST is the confirmed one, or the form or the service refuses
+    the village (the page says why, unconfirmed, as the save would: `places.check_village`)."""
+    if request.method != "POST" or not form.validate_on_submit():
+        return None
+    data = _village_data(form)
+    try:
+        places.check_village(data, village)
+    except DomainError:
+        rollback()
+        return None
+    others = places.namesakes(data, village)
+    if not others:
+        return None
+    township = next((t.name for t in places.townships() if t.id == data.township_id), "")
+    name = (data.name or "").strip()
+    if village is None:
+        question = _(
+            "其他乡镇已有名为「%(name)s」的村：%(places)s。确认在%(township)s再添加一个「%(name)s」？",
+            name=name,
+            places=_("、").join(others),
+            township=township,
+        )
+        back, button = url_for("admin.village_new"), _("仍然添加")
+    else:
+        question = _(
+            "其他乡镇已有名为「%(name)s」的村：%(places)s。确认把这个村保存为%(township)s的「%(name)s」？",
+            name=name,
+            places=_("、").join(others),
+            township=township,
+        )
+        back, button = url_for("admin.village_edit", village_id=village.id), _("仍然保存")
+    return ask_first(
+        question,
+        back=back,
+        details=[_("同名的村在各处的选择列表里以「乡镇 · 村」区分；导入农户花名册时，这些村须写成「乡镇·村」。")],
+        button=button,
+        undo=_("保存后仍可在村的编辑页改名或改乡镇。"),
+    )
+
+
 @bp.route("/villages/new", methods=["GET", "POST"])
 @admin_only
 def village_new():
     form = _village_form(VillageNewForm)
+    asked = _ask_namesakes(form)
+    if asked is not None:
+        return asked
     return _new_page(
         "admin/village_edit.html",
         "village",
@@ -439,6 +485,10 @@ def village_new():
 @bp.route("/villages/<int:village_id>", methods=["GET", "POST"])
 @admin_only
 def village_edit(village_id: int):
+    village = _found(places.get_village, village_id)
+    asked = _ask_namesakes(_village_form(VillageForm, village), village)
+    if asked is not None:
+        return asked
     return _edit_page(
         "admin/village_edit.html",
         "village",

@@ -117,6 +117,31 @@ def _clean_village(data: VillageData, village: Village | None = None) -> dict:
     }
 
 
+def check_village(data: VillageData, village: Village | None = None) -> None:
+    """Raise what `create_village` (or `update_village` of `village`) would refuse, changing nothing: a page
+    asks no confirmation of a village that cannot be saved."""
+    _clean_village(data, village)
+
+
+def namesakes(data: VillageData, village: Village | None = None) -> list[str]:
+    """The villages of other townships named as `data` names one, as 「乡镇 · 村」: a new village of that name,
+    or `village` renamed or moved to it, is one more village of one name, which every list must tell apart
+    by its township (and the household import asks written so), so the admin's pages ask first. Empty when
+    there is none, or `village` keeps its name and township."""
+    name = (data.name or "").strip()
+    if village is not None and village.name == name and village.township_id == data.township_id:
+        return []
+    query = (
+        sa.select(Township.name, Village.name)
+        .join(Township, Township.id == Village.township_id)
+        .where(Village.name == name, Village.township_id != data.township_id)
+        .order_by(Township.name)
+    )
+    if village is not None:
+        query = query.where(Village.id != village.id)
+    return [f"{township} · {village_name}" for township, village_name in db.session.execute(query)]
+
+
 def create_village(data: VillageData, *, actor, now: datetime) -> Village:
     """A new village; its slug (/villages/<slug>) is the catalogue's pinyin of its name, made unique.
     Audited as `village.create`. Flushes; the caller commits."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -175,11 +176,73 @@ def test_a_second_village_of_one_name_in_a_township_is_refused(admin_client, db)
     assert response.status_code == 422 and _fresh(Village, other.id).name == "罗渡村"
     response = admin_client.post(
         "/admin/villages/new",
-        data={"name": "柳溪村", "township_id": str(huangma.id), "form_token": new_form_token()},
+        data={"name": "柳溪村", "township_id": str(huangma.id), "form_token": new_form_token(), "confirm": "1"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 302  # confirmed (another township's namesake asks first: below)
     data = {"name": "柳溪村", "township_id": str(sanjiang.id), "story": "新的介绍"}
     assert admin_client.post(f"/admin/villages/{village.id}", data=data).status_code == 302  # its own name
+
+
+def _confirmation(admin_client, asked) -> tuple[str, dict[str, str]]:
+    """The confirmation page a POST was sent to (shop.confirm) and its form's fields."""
+    assert asked.status_code == 303 and asked.headers["Location"].startswith("/confirm/"), asked.status_code
+    page = admin_client.get(asked.headers["Location"]).get_data(as_text=True)
+    form = page[page.index('<section class="card confirm-step">') :]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    fields.pop("csrf_token", None)
+    return page, {k: unescape(v) for k, v in fields.items()}
+
+
+def _named(name: str) -> list[tuple[int, int]]:
+    _db.session.expire_all()
+    return list(_db.session.execute(sa.select(Village.id, Village.township_id).where(Village.name == name)).all())
+
+
+def test_a_village_named_as_another_townships_asks_first_and_is_created_once(admin_client, db):
+    """An admin added a 柳溪村 to 黄马乡 while 三江镇 had one, without a word: two villages of one name, which
+    the household import and every list must tell apart by township. The admin is now asked first, naming
+    the other; confirmed, it is created once (a second confirmation creates nothing)."""
+    sanjiang, huangma = make_township(name="三江镇"), make_township(name="黄马乡")
+    make_village(name="柳溪村", township=sanjiang)
+    commit()
+    data = {"name": "柳溪村", "township_id": str(huangma.id), "story": "黄马乡的柳溪村", "form_token": new_form_token()}
+    page, fields = _confirmation(admin_client, admin_client.post("/admin/villages/new", data=data))
+    assert "其他乡镇已有名为「柳溪村」的村：三江镇 · 柳溪村。确认在黄马乡再添加一个「柳溪村」？" in page
+    assert "仍然添加" in page and len(_named("柳溪村")) == 1  # asked: nothing created yet
+    assert fields["story"] == "黄马乡的柳溪村" and fields["confirm"] == "1"
+    done = admin_client.post("/admin/villages/new", data=fields)
+    assert done.status_code == 302 and done.headers["Location"].endswith("/admin/villages")
+    created = [v for v in _named("柳溪村") if v[1] == huangma.id]
+    assert len(created) == 1 and _audit_actions("villages", created[0][0]) == ["village.create"]
+    again = admin_client.post("/admin/villages/new", data=fields)  # a double tap, or Back and confirm
+    assert again.status_code == 303 and len(_named("柳溪村")) == 2
+    # the same name in the same township is refused at once, never asked
+    refused = admin_client.post(
+        "/admin/villages/new", data={"name": "柳溪村", "township_id": str(sanjiang.id), "form_token": new_form_token()}
+    )
+    assert refused.status_code == 422 and "该乡镇已有名为「柳溪村」的村" in refused.get_data(as_text=True)
+    assert len(_named("柳溪村")) == 2
+    # a name no other township has is created at once, as before
+    plain = {"name": "罗渡村", "township_id": str(huangma.id), "form_token": new_form_token()}
+    assert admin_client.post("/admin/villages/new", data=plain).status_code == 302
+
+
+def test_a_village_renamed_or_moved_to_another_townships_name_asks_first(admin_client, db):
+    sanjiang, huangma = make_township(name="三江镇"), make_township(name="黄马乡")
+    make_village(name="柳溪村", township=sanjiang)
+    village = make_village(name="罗渡村", township=huangma)
+    commit()
+    url = f"/admin/villages/{village.id}"
+    page, fields = _confirmation(
+        admin_client, admin_client.post(url, data={"name": "柳溪村", "township_id": str(huangma.id)})
+    )
+    assert "确认把这个村保存为黄马乡的「柳溪村」？" in page and "三江镇 · 柳溪村" in page
+    assert _fresh(Village, village.id).name == "罗渡村"
+    assert admin_client.post(url, data=fields).status_code == 302
+    assert _fresh(Village, village.id).name == "柳溪村"
+    # its other fields change without a question: it keeps its name and township
+    assert admin_client.post(url, data={**fields, "confirm": "", "story": "新的介绍"}).status_code == 302
+    assert _fresh(Village, village.id).story == "新的介绍"
 
 
 def test_a_station_is_edited_and_audited(admin_client, db):
@@ -229,6 +292,7 @@ def test_a_village_is_created_once_with_a_pinyin_slug(admin_client, db):
         "is_poverty_village": "y",
         "signature_product": "三江腌菜",
         "form_token": new_form_token(),
+        "confirm": "1",  # the other 前岸村 is another township's: confirmed (asked first, see below)
     }
     assert admin_client.get("/admin/villages/new").status_code == 200
     assert admin_client.post("/admin/villages/new", data=data).status_code == 302
