@@ -37,12 +37,24 @@ result asks to resubmit.
 
 The button the action's own page shows can carry `confirm=1` itself when that page already is the
 confirmation (e.g. the order's cancel page). Tests: tests/shop/test_confirm_steps.py.
+
+An uploaded file cannot travel in the step's hidden fields, and what is applied must not come back from
+the browser: `keep_upload` keeps the file's bytes in the same store, for the same time, bound to the
+same owner and to the action (`purpose`), with the SHA-256 of the content and the facts the preview was
+made on (e.g. the state of the batch a bank file answers), under a random token the view passes to
+`ask_first` as a field beside the digest (`fields=`). The confirmed POST reads the bytes back with
+`kept_upload(token, purpose=...)` and applies them only when their digest is the one the confirmation
+page carried; the token is the once-token of the confirmed POST (`shop.once.claim`), so a double tap or
+Back and confirm again applies the file once (the bank's answer to a payout batch:
+`county.views.payout_result`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
@@ -53,6 +65,7 @@ log = logging.getLogger(__name__)
 
 CONFIRM_FIELD = "confirm"
 KEY_PREFIX = "confirm|"
+UPLOAD_PREFIX = "confirm-upload|"
 #: The session key of an anonymous visitor's id, which their confirmation steps are bound to.
 VISITOR_KEY = "confirm_visitor"
 
@@ -65,11 +78,18 @@ def confirmed() -> bool:
 
 
 def ask_first(
-    question: str, *, back: str, details: list[str] | tuple = (), button: str | None = None, undo: str | None = None
+    question: str,
+    *,
+    back: str,
+    details: list[str] | tuple = (),
+    button: str | None = None,
+    undo: str | None = None,
+    fields: dict[str, str] | None = None,
 ):
     """None when the POST is confirmed; else (nothing changed) a 303 to the confirmation page, kept for
     this user. The page says the action cannot be undone, unless `undo` says how it can be (a closure
-    reopened day by day)."""
+    reopened day by day). `fields`: more hidden fields the confirmed POST carries beside the form's (a
+    kept upload's token and digest, `keep_upload`)."""
     if confirmed():
         return None
     step = {
@@ -77,7 +97,8 @@ def ask_first(
         "details": [_text(line) for line in details],
         "fields": [
             (name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", CONFIRM_FIELD)
-        ],
+        ]
+        + list((fields or {}).items()),
         "action": request.path + (f"?{request.query_string.decode()}" if request.query_string else ""),
         "back": back,
         "button": _text(button),
@@ -111,6 +132,57 @@ def page(token: str):
     if not isinstance(kept, dict) or owner is None or kept.get("owner") != owner:
         return render_template("confirm.html", gone=True), 410
     return render_template("confirm.html", **kept["step"])
+
+
+def content_digest(content: bytes) -> str:
+    """The SHA-256 (hex) of an upload's bytes: what its confirmation page carries and the confirmed POST checks."""
+    return hashlib.sha256(content).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeptUpload:
+    content: bytes
+    digest: str
+    facts: dict
+
+
+def keep_upload(content: bytes, *, purpose: str, facts: dict | None = None) -> str | None:
+    """Keep an uploaded file's bytes (and the `facts` its preview was made on) for its confirmed POST, bound
+    to this visitor and to `purpose` (the action and its object, e.g. ``payout_result:12``), for
+    `CONFIRM_STEP_SECONDS`; the token to read it back, or None when the store cannot be written (then the
+    view says so and asks for the file again: nothing is applied without its confirmation)."""
+    token = secrets.token_urlsafe(32)
+    kept = {
+        "owner": _owner(create=True),
+        "purpose": purpose,
+        "content": content,
+        "digest": content_digest(content),
+        "facts": dict(facts or {}),
+    }
+    try:
+        stored = cache.set(UPLOAD_PREFIX + token, kept, timeout=int(current_app.config["CONFIRM_STEP_SECONDS"]))
+    except Exception:
+        log.warning("upload not kept for its confirmation", exc_info=True)
+        stored = False
+    return token if stored else None
+
+
+def kept_upload(token: str, *, purpose: str) -> KeptUpload | None:
+    """The upload `keep_upload` kept under `token` for this visitor and `purpose`; None when it is unknown,
+    expired, someone else's or another action's (the same answer for each), or its bytes are not those it
+    was kept with."""
+    try:
+        kept = cache.get(UPLOAD_PREFIX + token) if 0 < len(token) <= 64 else None
+    except Exception:
+        log.warning("kept upload not readable", exc_info=True)
+        kept = None
+    owner = _owner(create=False)
+    if not isinstance(kept, dict) or owner is None or kept.get("owner") != owner or kept.get("purpose") != purpose:
+        return None
+    content = kept.get("content")
+    if not isinstance(content, bytes) or content_digest(content) != kept.get("digest"):
+        return None
+    return KeptUpload(content=content, digest=kept["digest"], facts=dict(kept.get("facts") or {}))
 
 
 def _text(value):
