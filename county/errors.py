@@ -44,6 +44,9 @@ MESSAGES = {
     "no_such_township": N_("没有这个乡镇"),
     "no_such_village": N_("没有这个村"),
     "not_xlsx": N_("不是 Excel（.xlsx）文件"),
+    "payout_batch_changed": N_(
+        "发放批次 %(code)s 在您确认之前已有变动（例如已导入另一份回盘），本次未做任何更改：请重新上传回盘文件，看清它现在将做的变更后再确认"
+    ),
     "payout_batch_done": N_("该批次已完成，没有待发放的明细"),
     "payout_batch_not_exported": N_("该批次尚未导出给银行，不能导入回盘"),
     "payout_batch_not_found": N_("没有这个发放批次"),

@@ -6,6 +6,7 @@ template masked (`household_row`), except the one value a reveal POST returns, w
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -50,13 +51,14 @@ from shop.audit_views import audit_page
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.codes import typed_number
-from shop.confirm import ask_first
+from shop.confirm import ask_first, confirmed, content_digest, keep_upload, kept_upload
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
 from shop.filters import local_dt
 from shop.forms import OnceTokenForm, create_once
-from shop.once import new_form_token
+from shop.money import format_yuan
+from shop.once import AlreadySubmitted, claim_or_refuse, new_form_token
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from shop.urls import same_site_path
@@ -889,18 +891,143 @@ def payout_export(batch_id: int):
 @bp.post("/payouts/<int:batch_id>/result")
 @county_only
 def payout_result(batch_id: int):
+    """The bank's answer to a batch, in two steps (shop.confirm): the upload is checked in full and says what
+    it will do (`payouts.preview_result`: a file the import would refuse is refused here, unconfirmed),
+    its bytes kept on the server (`keep_upload`, with the batch's state as previewed); the confirmed POST
+    applies those bytes once (`_apply_result`)."""
     batch = payouts.get_batch(batch_id)
+    back = url_for("county.payout_detail", batch_id=batch_id)
+    if confirmed():
+        return _apply_result(batch, back)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("请上传银行回盘文件"), "error")
-        return redirect(url_for("county.payout_detail", batch_id=batch_id))
+        return redirect(back)
+    content = upload.read()
     try:
-        report = payouts.import_result(batch, upload.stream, actor=current_user, now=now_utc())
+        preview = payouts.preview_result(batch, io.BytesIO(content))
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")
-        return redirect(url_for("county.payout_detail", batch_id=batch_id))
-    commit()
+        return redirect(back)
+    if not preview.changes:  # every row says what is recorded: nothing to apply, nothing to confirm
+        flash(
+            ngettext(
+                "回盘与已记录的一致（%(num)s 笔），没有需要导入的变更，未做任何更改",
+                "回盘与已记录的一致（%(num)s 笔），没有需要导入的变更，未做任何更改",
+                preview.unchanged,
+            ),
+            "info",
+        )
+        return redirect(back)
+    token = keep_upload(content, purpose=f"payout_result:{batch.id}", facts={"state": preview.state})
+    if token is None:
+        flash(_("暂时无法保存上传的回盘文件以供确认，未做任何更改：请稍后再上传"), "error")
+        return redirect(back)
+    return ask_first(
+        _("确认导入发放批次 %(code)s 的银行回盘？", code=batch.code),
+        back=back,
+        details=_result_details(batch, preview),
+        button=_("确认导入回盘"),
+        fields={"upload": token, "digest": content_digest(content)},
+    )
+
+
+def _result_details(batch, preview) -> list[str]:
+    """What the confirmation page of a bank answer says it will do."""
+    lines = [
+        _(
+            "批次 %(code)s：%(start)s 至 %(end)s · %(scope)s",
+            code=batch.code,
+            start=batch.period_from.isoformat(),
+            end=batch.period_to.isoformat(),
+            scope=payouts.scope_label(batch),
+        )
+    ]
+    if preview.paid:
+        lines.append(
+            ngettext(
+                "成功 %(num)s 笔，共 %(amount)s：记为已发放，记下银行流水号",
+                "成功 %(num)s 笔，共 %(amount)s：记为已发放，记下银行流水号",
+                preview.paid,
+                amount=format_yuan(preview.paid_fen),
+            )
+        )
+    if preview.failed:
+        lines.append(
+            ngettext(
+                "失败 %(num)s 笔，共 %(amount)s：记为失败，这些收益退回待发放，可列入下一个批次",
+                "失败 %(num)s 笔，共 %(amount)s：记为失败，这些收益退回待发放，可列入下一个批次",
+                preview.failed,
+                amount=format_yuan(preview.failed_fen),
+            )
+        )
+        for reason, count, fen in preview.reasons:
+            lines.append(
+                ngettext(
+                    "失败原因「%(reason)s」：%(num)s 笔，共 %(amount)s",
+                    "失败原因「%(reason)s」：%(num)s 笔，共 %(amount)s",
+                    count,
+                    reason=reason,
+                    amount=format_yuan(fen),
+                )
+            )
+        if preview.other_reasons[0]:
+            lines.append(
+                ngettext(
+                    "其他失败原因：%(num)s 笔，共 %(amount)s",
+                    "其他失败原因：%(num)s 笔，共 %(amount)s",
+                    preview.other_reasons[0],
+                    amount=format_yuan(preview.other_reasons[1]),
+                )
+            )
+    if preview.unchanged:
+        lines.append(
+            ngettext(
+                "与已记录一致 %(num)s 笔：不作更改",
+                "与已记录一致 %(num)s 笔：不作更改",
+                preview.unchanged,
+            )
+        )
+    lines.append(
+        ngettext(
+            "导入后仍有 %(num)s 笔待发放",
+            "导入后仍有 %(num)s 笔待发放",
+            preview.pending_after,
+        )
+        if preview.pending_after
+        else _("导入后本批次没有待发放的明细，批次完成")
+    )
+    return lines
+
+
+def _apply_result(batch, back: str):
+    """The confirmed POST of a bank answer: the bytes kept for this officer and batch, if their digest is the
+    one the confirmation page carried, applied if the batch is as previewed; the kept upload's token is the
+    POST's once-token (a double tap, or Back and confirm again: told it was done, nothing twice)."""
+    token = request.form.get("upload", "")
+    kept = kept_upload(token, purpose=f"payout_result:{batch.id}")
+    if kept is None:
+        flash(_("确认页已过期，或上传的回盘文件已不在，未做任何更改：请重新上传回盘文件"), "error")
+        return redirect(back)
+    if request.form.get("digest", "") != kept.digest:
+        flash(_("回盘文件与确认页所示的不一致，未做任何更改：请重新上传回盘文件"), "error")
+        return redirect(back)
+    now = now_utc()
+    try:
+        claim_or_refuse("county.payout_result", token, user_id=current_user.id, now=now)
+        report = payouts.import_result(
+            batch, io.BytesIO(kept.content), actor=current_user, now=now, expected_state=kept.facts.get("state")
+        )
+        commit()
+    except AlreadySubmitted:
+        rollback()
+        flash(_("这份回盘已经导入，没有重复导入"), "info")
+        return redirect(back)
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(back)
     flash(
         _(
             "回盘已导入：成功 %(paid)s 笔，失败 %(failed)s 笔，未变 %(unchanged)s 笔",
@@ -910,7 +1037,7 @@ def payout_result(batch_id: int):
         ),
         "success",
     )
-    return redirect(url_for("county.payout_detail", batch_id=batch_id))
+    return redirect(back)
 
 
 # --- benefits recorded by hand (purchases, wages, dividends, rents, collective) ---------------------

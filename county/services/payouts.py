@@ -15,15 +15,19 @@
   and a partial unique index keeps every entry in at most one live item.
 - `export_batch`: the bank's batch-payment workbook (pending lines only, so a line can never be sent
   twice once the bank paid it); audited.
-- `import_result`: the bank's result file. All or nothing: every row is checked first (known line,
-  same amount, a reference for paid rows, no contradiction with what is recorded), then applied; a
-  row saying what is already recorded changes nothing, so importing the same file twice changes
-  nothing. Failed lines release their items: the credits are payable again (back in `payables`).
+- `preview_result` / `import_result`: the bank's result file. All or nothing: every row is checked first
+  (known line, same amount, a reference for paid rows, no contradiction with what is recorded), then
+  applied; a row saying what is already recorded changes nothing, so importing the same file twice
+  changes nothing. `preview_result` checks it the same way and says what it would do (the page's
+  confirmation) with the batch's state it saw; `import_result(expected_state=…)` refuses to apply it to a
+  batch that changed since (409 `payout_batch_changed`). Failed lines release their items: the credits
+  are payable again (back in `payables`).
 - `household_payout_figures`: paid, in a batch, payable — credited − reversed = paid + payable.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -718,18 +722,38 @@ def _refuse_another_batchs_answer(batch: PayoutBatch, prefixes: set[str], *, ans
         raise ValidationError("bank_file_other_batch", code=code, fields={"file": f"another batch: {code}"})
 
 
-def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> ResultReport:
-    """Apply the bank's result file to the batch. All rows are checked before anything changes: one bad
-    row refuses the whole file (ValidationError listing the rows). Rows that repeat what is recorded
-    change nothing."""
-    rows = _read_result(source)
-    batch = get_batch(batch.id, lock=True)  # two imports of the same batch at once: one after the other
+@dataclass
+class _Checked:
+    """A result file read against the batch's lines: what it would change (`plan`: line, new status, bank
+    reference or reason), the rows repeating what is recorded, and the refusals."""
+
+    report: ResultReport
+    plan: list[tuple[PayoutLine, LineStatus, str]]
+    lines: dict[str, PayoutLine]
+
+
+def _batch_state(batch: PayoutBatch, lines) -> str:
+    """A digest of what a bank answer is applied to: the batch's status and each line's id, status, amount,
+    bank reference and reason. Equal at the preview and at the confirmation, the file does at the second
+    what the first said; else the batch changed between them (another answer imported, say)."""
+    text = "|".join(
+        [str(batch.status)]
+        + [
+            f"{ln.id}:{ln.status}:{ln.amount_fen}:{ln.bank_ref}:{ln.failure_reason}"
+            for ln in sorted(lines, key=lambda ln: ln.id)
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_result(batch: PayoutBatch, rows: list[tuple[int, dict]], *, lock: bool) -> _Checked:
+    """Every row of the file checked against the batch's lines (locked when `lock`); nothing changes."""
     if batch.status == BatchStatus.OPEN:
         raise Conflict("payout_batch_not_exported")
-    lines = {
-        line_ref(batch, ln): ln
-        for ln in db.session.scalars(sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id).with_for_update())
-    }
+    query = sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id)
+    if lock:
+        query = query.with_for_update()
+    lines = {line_ref(batch, ln): ln for ln in db.session.scalars(query)}
     report, plan, seen, foreign = ResultReport(), [], set(), set()
     for number, row in rows:
         ref = row.get("ref", "")
@@ -789,10 +813,90 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
         # imported, which "imported: 0 paid, 0 failed" told the officer as a success
         raise ValidationError("bank_file_no_lines", fields={"file": "empty"})
     _refuse_another_batchs_answer(batch, foreign, answered=bool(plan or report.unchanged or seen))
+    return _Checked(report, plan, lines)
+
+
+def _refuse_rows(report: ResultReport) -> None:
     if report.errors:
         raise ValidationError(
             "bank_file_invalid", errors=_("；").join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])}
         )
+
+
+#: The most distinct failure reasons a preview names one by one (the rest are summed as 其他原因).
+PREVIEW_REASONS = 10
+
+
+@dataclass
+class ResultPreview:
+    """What a bank answer will do to its batch, said before it is applied (`preview_result`): lines to be
+    marked paid and failed, with their sums, the failures by reason (most frequent first), the rows that
+    repeat what is recorded, the lines still pending after it, and `state`, the batch as the preview saw
+    it (`_batch_state`), which `import_result(expected_state=…)` compares."""
+
+    paid: int
+    paid_fen: int
+    failed: int
+    failed_fen: int
+    reasons: list[tuple[str, int, int]]
+    other_reasons: tuple[int, int]
+    unchanged: int
+    pending_after: int
+    state: str
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.paid or self.failed)
+
+
+def preview_result(batch: PayoutBatch, source) -> ResultPreview:
+    """Check the bank's result file as `import_result` does and say what it would do, changing nothing: a
+    file `import_result` would refuse is refused here, with the same error, before any confirmation."""
+    checked = _check_result(batch, _read_result(source), lock=False)
+    _refuse_rows(checked.report)
+    by_reason: dict[str, list[int]] = {}
+    paid = [ln.amount_fen for ln, to_status, _value in checked.plan if to_status == LineStatus.PAID]
+    for line, to_status, value in checked.plan:
+        if to_status == LineStatus.FAILED:
+            counted = by_reason.setdefault(value, [0, 0])
+            counted[0] += 1
+            counted[1] += line.amount_fen
+    reasons = sorted(((r, n, fen) for r, (n, fen) in by_reason.items()), key=lambda x: (-x[1], -x[2], x[0]))
+    rest = reasons[PREVIEW_REASONS:]
+    planned = {ln.id for ln, _to, _value in checked.plan}
+    return ResultPreview(
+        paid=len(paid),
+        paid_fen=sum(paid),
+        failed=sum(n for _r, n, _fen in reasons),
+        failed_fen=sum(fen for _r, _n, fen in reasons),
+        reasons=reasons[:PREVIEW_REASONS],
+        other_reasons=(sum(n for _r, n, _f in rest), sum(fen for _r, _n, fen in rest)),
+        unchanged=checked.report.unchanged,
+        pending_after=sum(
+            1 for ln in checked.lines.values() if ln.status == LineStatus.PENDING and ln.id not in planned
+        ),
+        state=_batch_state(batch, checked.lines.values()),
+    )
+
+
+def import_result(
+    batch: PayoutBatch, source, *, actor, now: datetime, expected_state: str | None = None
+) -> ResultReport:
+    """Apply the bank's result file to the batch. All rows are checked before anything changes: one bad
+    row refuses the whole file (ValidationError listing the rows). Rows that repeat what is recorded
+    change nothing.
+
+    `expected_state`: the batch's state when the officer was shown what the file would do
+    (`ResultPreview.state`). If the batch changed since and the file would now change something or be
+    refused, nothing is applied: 409 `payout_batch_changed` (the officer uploads it again and reads what it
+    does now). A file that now changes nothing (the same answer imported meanwhile) changes nothing."""
+    rows = _read_result(source)
+    batch = get_batch(batch.id, lock=True)  # two imports of the same batch at once: one after the other
+    checked = _check_result(batch, rows, lock=True)
+    report, plan, lines = checked.report, checked.plan, checked.lines
+    if expected_state is not None and (plan or report.errors) and _batch_state(batch, lines.values()) != expected_state:
+        raise Conflict("payout_batch_changed", code=batch.code)
+    _refuse_rows(report)
     failed = []
     for line, to_status, value in plan:
         _transition(line, to_status, LINE_TRANSITIONS)

@@ -1,9 +1,10 @@
 """Journey 52 (#20, money that reaches households): the county officer, new to the job, pays the households
 their income. From the county's menu to 收益发放; a household with income but no payment account is listed
 first, and its account is registered from there (the form comes back to 收益发放); a batch for this month is
-made, its bank file downloaded, and the bank's answer uploaded — one line paid, one refused for a wrong
-name. The batch page says what the refusal means and leads to the household's account, which comes back to
-the batch; the household's statement (明白卡) shows what was paid. Phone and desktop, both languages."""
+made, its bank file downloaded, and the bank's answer uploaded — the page says what it will do (one line
+paid, one refused for a wrong name) and it is applied once confirmed. The batch page says what the refusal
+means and leads to the household's account, which comes back to the batch; the household's statement
+(明白卡) shows what was paid. Phone and desktop, both languages."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from playwright.sync_api import expect
 
 from shop.timeutil import local_date, now_utc
 from tests.browser.harness import DEMO
+from tests.browser.journeys import confirm_if_asked
 
 
 def _bank_answer(exported: bytes, *, refuse: str) -> bytes:
@@ -185,6 +187,10 @@ def test_the_county_officer_pays_households_and_fixes_a_refused_account(open_pag
     answer.write_bytes(_bank_answer(exported, refuse=holder))
     main.get_by_label(officer.t("银行回盘文件")).set_input_files(answer)
     officer.submit_and_wait(lambda: main.get_by_role("button", name=officer.t("导入回盘")).click())
+    # the answer is checked and said first (how many paid, how many failed and why): nothing is applied yet
+    expect(main).to_contain_text("户名不符")
+    assert set(_line_statuses(live_server, batch_code).values()) == {"pending"}
+    assert confirm_if_asked(officer), "the bank's answer was applied without a confirmation"
     paid = lines.count() - 1
     expect(main).to_contain_text(
         officer.t(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from html import unescape
 
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
@@ -16,6 +17,7 @@ from ledger.payouts import PayoutBatch
 from ledger.services import reverse_line
 from shop.audit import AuditEntry
 from shop.db import commit
+from tests.factories import make_user
 
 ACCOUNT_A = "6217991234567890123"
 ACCOUNT_B = "6230520012345678"
@@ -32,6 +34,47 @@ def _result(rows) -> io.BytesIO:
     workbook.save(buffer)
     buffer.seek(0)
     return buffer
+
+
+def _upload(client, batch_id: int, rows):
+    """The officer's first POST: the bank's answer uploaded on the batch's page."""
+    return client.post(
+        f"/county/payouts/{batch_id}/result",
+        data={"file": (_result(rows), "result.xlsx")},
+        content_type="multipart/form-data",
+    )
+
+
+def _confirmation(client, asked) -> tuple[str, dict[str, str]]:
+    """The page the upload was sent to (a 303 to GET /confirm/<token>, shop.confirm) and its form's fields."""
+    assert asked.status_code == 303, asked.status_code
+    assert asked.headers["Location"].startswith("/confirm/"), asked.headers["Location"]
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    form = page[page.index('<section class="card confirm-step">') :]
+    fields = {
+        name: unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+        if name != "csrf_token"
+    }
+    assert fields["confirm"] == "1"
+    return page, fields
+
+
+def _import(client, batch_id: int, rows):
+    """Upload the bank's answer and confirm what it will do, as the officer does."""
+    _page, fields = _confirmation(client, _upload(client, batch_id, rows))
+    return client.post(f"/county/payouts/{batch_id}/result", data=fields)
+
+
+def _results_applied(db) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "payout.result")
+    )
+
+
+def _statuses(db, batch) -> dict[int, tuple[str, str, str]]:
+    db.session.expire_all()
+    return {ln.id: (ln.status, ln.bank_ref, ln.failure_reason) for ln in db.session.get(PayoutBatch, batch.id).lines}
 
 
 def _set_accounts(client, auth, county_user, world):
@@ -53,11 +96,7 @@ def _bank_pays_a_and_refuses_the_rest(client, batch) -> None:
     answers = [
         (r[1], r[6], "成功", "BK1", "") if r[3] == ACCOUNT_A else (r[1], r[6], "失败", "", "户名不符") for r in rows
     ]
-    client.post(
-        f"/county/payouts/{batch.id}/result",
-        data={"file": (_result(answers), "result.xlsx")},
-        content_type="multipart/form-data",
-    )
+    assert _import(client, batch.id, answers).status_code == 302
 
 
 def test_account_form_refuses_bad_numbers_and_the_page_shows_only_the_last_four_digits(
@@ -122,11 +161,7 @@ def test_batch_page_flow_export_and_result(client, auth, county_user, world, db,
         (r[1], r[6], "成功" if r[3] == ACCOUNT_A else "失败", "BK1" if r[3] == ACCOUNT_A else "", "户名不符")
         for r in rows
     ]
-    response = client.post(
-        f"/county/payouts/{batch.id}/result",
-        data={"file": (_result(answers), "result.xlsx")},
-        content_type="multipart/form-data",
-    )
+    response = _import(client, batch.id, answers)
     assert response.status_code == 302
     html = client.get(f"/county/payouts/{batch.id}").get_data(as_text=True)
     assert 'data-status="paid"' in html and 'data-status="failed"' in html and "户名不符" in html
@@ -606,6 +641,104 @@ def test_a_second_post_of_the_same_period_says_when_its_batch_was_made(client, a
     page = client.get(second.headers["Location"]).get_data(as_text=True)
     assert f"该期间的发放批次已于 {local_dt(batch.created_at)} 生成，已为您打开" in page
     assert "该期间已有发放批次" not in page
+
+
+def _exported_batch(client, auth, county_user, world, db) -> tuple[PayoutBatch, list]:
+    """A county batch of two lines (households a and b), exported: the bank file's rows."""
+    _set_accounts(client, auth, county_user, world)
+    client.post("/county/payouts", data=PERIOD)
+    batch = db.session.scalar(sa.select(PayoutBatch))
+    bank = load_workbook(io.BytesIO(client.get(f"/county/payouts/{batch.id}/export.xlsx").data)).active
+    rows = list(bank.iter_rows(min_row=2, values_only=True))[:-1]
+    assert len(rows) == 2
+    return batch, rows
+
+
+def test_the_bank_answer_says_what_it_will_do_and_is_applied_once_when_confirmed(client, auth, county_user, world, db):
+    """Uploading the bank's answer marked households paid or failed at once. The upload now only says what the
+    answer will do — the batch, the lines paid and failed with their sums, each failure's reason — and changes
+    nothing; the confirmation applies it, once: confirmed again (a double tap, Back) nothing happens twice."""
+    batch, rows = _exported_batch(client, auth, county_user, world, db)
+    paid_row, failed_row = sorted(rows, key=lambda r: r[3] != ACCOUNT_A)
+    answers = [(paid_row[1], paid_row[6], "成功", "BK1", ""), (failed_row[1], failed_row[6], "失败", "", "户名不符")]
+    amount = {r[3]: f"¥{float(r[6]):,.2f}" for r in rows}
+    households = [h.id for h in world["households"][:2]]
+    before, figures = _statuses(db, batch), [household_payout_figures(h) for h in households]
+    page, fields = _confirmation(client, _upload(client, batch.id, answers))
+    assert f"确认导入发放批次 {batch.code} 的银行回盘？" in page
+    assert f"批次 {batch.code}：2026-11-01 至 2026-11-28 · 全县" in page
+    assert f"成功 1 笔，共 {amount[ACCOUNT_A]}：记为已发放" in page
+    assert f"失败 1 笔，共 {amount[ACCOUNT_B]}：记为失败，这些收益退回待发放" in page
+    assert f"失败原因「户名不符」：1 笔，共 {amount[ACCOUNT_B]}" in page
+    assert "导入后本批次没有待发放的明细，批次完成" in page
+    assert fields.keys() == {"upload", "digest", "confirm"}
+    # the preview changed nothing: every line pending, no result recorded, the household's money as it was
+    assert _statuses(db, batch) == before and {s for s, _r, _f in before.values()} == {"pending"}
+    assert _results_applied(db) == 0
+    assert [household_payout_figures(h) for h in households] == figures
+    # confirmed: applied
+    done = client.post(f"/county/payouts/{batch.id}/result", data=fields, follow_redirects=True)
+    assert "回盘已导入：成功 1 笔，失败 1 笔，未变 0 笔" in done.get_data(as_text=True)
+    applied = _statuses(db, batch)
+    assert sorted(applied.values()) == [("failed", "", "户名不符"), ("paid", "BK1", "")]
+    assert _results_applied(db) == 1
+    # confirmed again (a double tap, Back and confirm): told so, nothing twice
+    again = client.post(f"/county/payouts/{batch.id}/result", data=fields, follow_redirects=True)
+    assert again.status_code == 200 and "这份回盘已经导入，没有重复导入" in again.get_data(as_text=True)
+    assert _statuses(db, batch) == applied and _results_applied(db) == 1
+    # the same answer uploaded again has nothing to apply: said at once, no confirmation
+    same = _upload(client, batch.id, answers)
+    assert same.status_code == 302 and same.headers["Location"].endswith(f"/county/payouts/{batch.id}")
+    assert "没有需要导入的变更" in client.get(same.headers["Location"]).get_data(as_text=True)
+    # a file the import refuses is refused at the upload, never confirmed first
+    bad = _upload(client, batch.id, [(paid_row[1], "1.23", "成功", "BK1", "")])
+    assert bad.status_code == 302 and not bad.headers["Location"].startswith("/confirm/")
+    assert _statuses(db, batch) == applied and _results_applied(db) == 1
+
+
+def test_what_the_confirmation_applies_is_the_file_kept_on_the_server_never_what_the_browser_sends(
+    client, auth, county_user, world, db
+):
+    """The confirmed POST carries the kept file's token and digest: a changed digest, a token nobody was given,
+    another officer's token or another batch's refuse it; nothing changes."""
+    batch, rows = _exported_batch(client, auth, county_user, world, db)
+    answers = [(r[1], r[6], "成功", f"BK{i}", "") for i, r in enumerate(rows)]
+    _page, fields = _confirmation(client, _upload(client, batch.id, answers))
+    url = f"/county/payouts/{batch.id}/result"
+
+    def refused(data, said):
+        response = client.post(url, data=data, follow_redirects=True)
+        assert said in response.get_data(as_text=True)
+        assert {s for s, _r, _f in _statuses(db, batch).values()} == {"pending"} and _results_applied(db) == 0
+
+    refused({**fields, "digest": "0" * 64}, "回盘文件与确认页所示的不一致，未做任何更改")
+    refused({**fields, "upload": "x" * 43}, "确认页已过期，或上传的回盘文件已不在，未做任何更改")
+    refused({k: v for k, v in fields.items() if k != "upload"}, "确认页已过期")
+    # a file sent with the confirmation is not what is applied
+    refused({**fields, "upload": "", "file": (_result(answers), "result.xlsx")}, "确认页已过期")
+    other = make_user(role="county")
+    commit()
+    auth.login(other)
+    refused(fields, "确认页已过期")
+    auth.login(county_user)
+    assert client.post(url, data=fields).status_code == 302  # the asker's own confirmation applies it
+    assert {s for s, _r, _f in _statuses(db, batch).values()} == {"paid"} and _results_applied(db) == 1
+
+
+def test_a_batch_changed_between_the_preview_and_the_confirmation_is_refused(client, auth, county_user, world, db):
+    """The officer read what the bank's answer would do; before they confirmed, another answer was imported
+    on the batch (a colleague, another tab). What they read is no longer what it would do: the confirmation
+    is refused with the reason, nothing changes, and uploading it again says what it does now."""
+    batch, rows = _exported_batch(client, auth, county_user, world, db)
+    whole = [(r[1], r[6], "成功", f"BK{i}", "") for i, r in enumerate(rows)]
+    _page, fields = _confirmation(client, _upload(client, batch.id, whole))
+    assert _import(client, batch.id, whole[:1]).status_code == 302  # one line paid meanwhile
+    meanwhile = _statuses(db, batch)
+    response = client.post(f"/county/payouts/{batch.id}/result", data=fields, follow_redirects=True)
+    assert f"发放批次 {batch.code} 在您确认之前已有变动" in response.get_data(as_text=True)
+    assert _statuses(db, batch) == meanwhile and _results_applied(db) == 1
+    page, _fields = _confirmation(client, _upload(client, batch.id, whole))
+    assert "成功 1 笔" in page and "与已记录一致 1 笔：不作更改" in page
 
 
 def test_a_batchs_village_buttons_name_the_township_of_villages_of_one_name(client, auth, county_user, world, db):
