@@ -367,6 +367,38 @@ def _render_listing(listing, form, status=200):
 TYPED_BOOKING_ARGS = ("checkin", "checkout", "guests", "units", "unit_type_id", "session_id")
 #: The list's own filter a listing's page keeps for its 返回列表 link (the dates and party are the form's).
 LIST_ARGS = ("village",)
+#: The most a listing's page reads of each whole number of its booking form from its query (`listing_detail`).
+TYPED_BOOKING_NUMBERS = {"guests": 100, "units": 50, "unit_type_id": MAX_ID, "session_id": MAX_ID}
+
+
+def _list_args() -> dict[str, int]:
+    """The list's own filter (`LIST_ARGS`, ids) this request's query carries, for the listing's page a
+    booking form's address sends on to: one typed wrong is left out. Only these names, as numbers, go
+    into a link `url_for` builds to this site's listing page, never an address taken from the request."""
+    found = {}
+    for name in LIST_ARGS:
+        try:
+            found[name] = parse_int(request.args.get(name, "").strip(), minimum=1, maximum=MAX_ID)
+        except ValueError:
+            continue
+    return found
+
+
+def _typed_booking_args(typed) -> dict[str, str]:
+    """The booking form's fields (`TYPED_BOOKING_ARGS`) of `typed` for a listing's page's query: a whole
+    number out of the page's range (人数 0 or 99999, typed before signing in) is left out, for the form to
+    be filled again rather than the page refused (400); a date as typed, which the page says is wrong."""
+    args = {}
+    for name in TYPED_BOOKING_ARGS:
+        value = (typed.get(name) or "").strip()[:20]
+        if value and name in TYPED_BOOKING_NUMBERS:
+            try:
+                value = str(parse_int(value, minimum=1, maximum=TYPED_BOOKING_NUMBERS[name]))
+            except ValueError:
+                continue
+        if value:
+            args[name] = value
+    return args
 
 
 @bp.get("/listings/<int:listing_id>")
@@ -390,10 +422,10 @@ def listing_detail(listing_id: int, slug: str | None = None):
     check_out, out_status = page_date_arg("checkout", label=_("离店日期"), instead=_("请重新选择日期"))
     form.checkin.data = form.checkin.data or check_in
     form.checkout.data = form.checkout.data or check_out
-    guests = _int_arg("guests", maximum=100)
+    guests = _int_arg("guests", maximum=TYPED_BOOKING_NUMBERS["guests"])
     if guests:
         form.guests.data = guests
-    units = _int_arg("units", maximum=50)
+    units = _int_arg("units", maximum=TYPED_BOOKING_NUMBERS["units"])
     if units:
         form.units.data = units
     # the room type or session a refused booking form was sent with (orders.views._back_with_typed_booking)
@@ -411,20 +443,22 @@ def listing_detail(listing_id: int, slug: str | None = None):
 @bp.route("/listings/<int:listing_id>/book", methods=["GET", "POST"])
 @login_required
 def book(listing_id: int):
-    """预订 of a signed-in visitor. A GET is someone sent back here after signing in (a POST whose session
-    had ended goes to the login page with this address as `next`): the listing's page, not a 405, with the
-    dates, party, room type and rooms they had typed (`shop.kept_form`) in its query, which its booking
-    form shows (`listing_detail`)."""
+    """预订 of a signed-in visitor. Its address carries the list's filter (`LIST_ARGS`: the listing's page
+    posts to `/listings/<id>/book?village=…`), so a refused booking's page keeps its 返回列表 to that list.
+    A GET is someone sent back here after signing in (a POST whose session had ended goes to the login page
+    with this address as `next`), or by a refused 加入购物车 of this page (`orders.views._back_with_typed_booking`,
+    with what was typed in the query): the listing's page, not a 405, with the dates, party, room type and
+    rooms they had typed (`shop.kept_form`, else the query) and the list's filter in its query, which its
+    booking form and 返回列表 show (`listing_detail`)."""
     listing = get_listing(listing_id)
     if request.method == "GET":
-        kept = restored_form() or {}
-        typed = {name: kept.get(name, "")[:20] for name in TYPED_BOOKING_ARGS}
         return redirect(
             url_for(
                 "tourism.listing_detail",
                 listing_id=listing.id,
                 slug=listing.slug,
-                **{name: value for name, value in typed.items() if value},
+                **_typed_booking_args(restored_form() or request.args),
+                **_list_args(),
             ),
             303,
         )
