@@ -89,7 +89,9 @@ def test_without_javascript_the_room_type_and_party_chosen_stay_when_days_are_ta
     )
     try:
         page = context.new_page()
-        page.goto(f"/listings/{listing_id}-{slug}?village={village}&month={arrive:%Y-%m}&guests=3&unit_type_id={family}")
+        page.goto(
+            f"/listings/{listing_id}-{slug}?village={village}&month={arrive:%Y-%m}&guests=3&unit_type_id={family}"
+        )
         room = page.locator('.book-box select[name="unit_type_id"]')
         expect(room).to_have_value(str(family))
         with page.expect_navigation():
