@@ -20,7 +20,7 @@ MESSAGES = {
     ),
     "organisation_member_role": N_(
         "%(email)s 是采购单位「%(organisations)s」的成员：站点操作员、接待户、扶贫办和管理员的账号不能是采购单位成员。"
-        "请为这个角色另建一个账号"
+        "请先在该单位的页面把这个账号移出单位（管理员可以移出成员，本人也可以退出），再更改角色"
     ),
     "no_such_station": N_("没有这个站点"),
     "no_such_user": N_("没有这个账号"),

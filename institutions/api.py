@@ -156,6 +156,32 @@ def add_organisation_member(organisation_id: int, body: MemberIn, loaded):
     return committed(member_out(member), 201)
 
 
+class MemberRemovedOut(BaseModel):
+    organisation_id: int
+    user_id: int
+    removed: bool
+
+
+@endpoint(
+    "/organisations/<int:organisation_id>/members/<int:user_id>",
+    ("DELETE",),
+    response=MemberRemovedOut,
+    auth=True,
+    tags=TAGS,
+    errors=(403, 404, 409),
+    summary="A manager of the organisation (or an admin) removes a member, or a member leaves (its own user_id); "
+    "audited. From the next request the account gets what a stranger gets (404) of the organisation, its "
+    "purchases, quotes and invoices; what it did for the organisation (purchases, their orders) stays the "
+    "organisation's. Another member removing someone 403 member_remove_forbidden, a member it does not have 404 "
+    "member_not_found, its only manager 409 organisation_needs_manager, its only approver 409 "
+    "organisation_needs_approver_left; another user's organisation 404",
+    load=lambda user, organisation_id, user_id: orgs.get_visible_organisation(organisation_id, user),
+)
+def remove_organisation_member(organisation_id: int, user_id: int, loaded):
+    orgs.remove_member(loaded, user_id=user_id, actor=api_user(), now=now_utc())
+    return committed(MemberRemovedOut(organisation_id=organisation_id, user_id=user_id, removed=True))
+
+
 @endpoint(
     "/organisations/<int:organisation_id>/approve",
     ("POST",),

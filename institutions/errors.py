@@ -25,6 +25,8 @@ MESSAGES = {
     "member_account_not_found": N_("没有这个邮箱的账户，请对方先注册"),
     "member_role_not_allowed": N_("站点、接待户和扶贫办的账户不能加入采购单位"),
     "member_role_required": N_("请选择成员角色"),
+    "member_not_found": N_("该账号不是本单位的成员"),
+    "member_remove_forbidden": N_("只有单位管理员可以移出其他成员；成员可以自己退出单位"),
     "not_submitted": N_("采购单已审批过或尚未提交"),
     "note_too_long": N_("备注最多 200 字"),
     "organisation_admin_only": N_("只有单位管理员可以添加成员"),
@@ -32,6 +34,8 @@ MESSAGES = {
     "organisation_manager_only": N_("只有单位管理员可以修改登记"),
     "organisation_not_rejected": N_("该单位的登记已提交审核或已通过，不能再修改"),
     "organisation_full": N_("单位成员已达上限"),
+    "organisation_needs_manager": N_("%(name)s 是本单位唯一的管理员，不能移出或退出：单位须有管理员添加成员、修改登记"),
+    "organisation_needs_approver_left": N_("%(name)s 是本单位唯一的审批人，不能移出或退出：请先把另一名成员设为审批人"),
     "organisation_needs_approver": N_("本单位至少要有一名审批人：请先把另一名成员设为审批人，再更改这名审批人的角色"),
     "organisation_incomplete": N_("请完整填写单位信息"),
     "organisation_not_found": N_("单位不存在"),
@@ -41,6 +45,9 @@ MESSAGES = {
     "purchase_address_incomplete": N_("“%(label)s”的收货地址不完整：收货人、手机号、省、市、区县和详细地址都要填写"),
     "purchase_address_mobile": N_("“%(label)s”的收货人手机号不正确：请填写 11 位手机号"),
     "purchase_already_submitted": N_("采购单已提交"),
+    "purchase_buyer_left": N_(
+        "建这张采购单的采购员已不是本单位的成员，不能再为其下单：请退回，由本单位的采购员重新建单"
+    ),
     "purchase_creator_only": N_("只有建单的采购员可以提交"),
     "purchase_author_only": N_("只有建单的采购员可以修改或删除采购单"),
     "purchase_not_draft": N_("采购单已提交审批，不能再修改或删除"),

@@ -138,14 +138,17 @@ def _organisation_url(organisation: Organisation) -> str:
 
 def purchase_mail(purchase: Purchase, event: str, user: User, reason: str = "") -> tuple[str, str, str] | None:
     """(address, subject, text) of the mail, in `user`'s language; None when there is nothing to say:
-    no address, or a request to decide that is moot (decided already, the account no longer one of the
-    organisation's approvers). (A submitted purchase is `notify_approvers`'s; `notify_purchase` still
-    mails one approver for a message queued before that task was.)"""
+    no address, an account no longer a member of the organisation (removed, or left: the purchase is a 404
+    for it, and so would be the mail's link), or a request to decide that is moot (decided already, the
+    account no longer one of the organisation's approvers). (A submitted purchase is `notify_approvers`'s;
+    `notify_purchase` still mails one approver for a message queued before that task was.)"""
     if not user.email or not user.is_active_account:
         return None
+    member = membership(purchase.organisation_id, user)
+    if member is None:
+        return None
     if event == PurchaseEvent.SUBMITTED:
-        member = membership(purchase.organisation_id, user)
-        if purchase.status != PurchaseStatus.SUBMITTED or member is None or member.role != MemberRole.APPROVER:
+        if purchase.status != PurchaseStatus.SUBMITTED or member.role != MemberRole.APPROVER:
             return None
     elif event not in (PurchaseEvent.RETURNED, PurchaseEvent.APPROVED):
         return None

@@ -175,11 +175,15 @@ def detail(organisation_id: int):
 def _detail_page(organisation, member_form: MemberForm, status: int = 200):
     """The organisation's page; `member_form` as typed when a member could not be saved (shown again, the
     manager corrects it rather than typing it again)."""
+    me = orgs.membership(organisation.id, current_user)
+    can_manage = orgs.can_manage_members(organisation, current_user)
     return render_template(
         "institutions/detail.html",
         organisation=organisation,
-        me=orgs.membership(organisation.id, current_user),
-        can_manage=orgs.can_manage_members(organisation, current_user),
+        me=me,
+        can_manage=can_manage,
+        # whom the members list offers no 移出 / 退出单位: its only manager, its only approver
+        irremovable=orgs.irremovable_members(organisation.id) if (me or can_manage) else {},
         can_resubmit=orgs.resubmit_refusal(organisation, current_user) is None,
         can_decide=current_user.has_role(Role.COUNTY) and organisation.status == OrganisationStatus.PENDING,
         resubmission=orgs.last_resubmission(organisation) if current_user.has_role(Role.COUNTY) else None,
@@ -210,6 +214,65 @@ def add_member(organisation_id: int):
         return _detail_page(organisation, form, exc.status)
     flash(_("成员已保存"), "success")
     return redirect(url_for(".detail", organisation_id=organisation.id), 303)
+
+
+@bp.post("/organisations/<int:organisation_id>/members/<int:user_id>/remove")
+@login_required
+def remove_member(organisation_id: int, user_id: int):
+    """A manager (or an admin) removes a member, or a member leaves (`user_id` their own), after a
+    confirmation step. Another account's organisation and a member it does not have are 404s, a member
+    removing another a 403; the last manager or approver is refused at once (said on the page, before any
+    confirmation). A member who left is sent to 单位采购: the organisation's page is a 404 for them now."""
+    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    back = url_for(".detail", organisation_id=organisation.id)
+    member = orgs.member_of(organisation, user_id)
+    refusal = orgs.removal_refusal(organisation, member, current_user)
+    if isinstance(refusal, Forbidden):
+        abort(403)
+    if refusal is not None:  # the last manager or approver; no such member (removed already: a double tap)
+        flash(refusal.message, "error")
+        return redirect(back, 303)
+    assert member is not None  # refused above
+    leaving = member.user_id == current_user.id
+    email = member.user.email
+    kept = (
+        _("您建的采购单和为本单位下的订单仍属于本单位，由本单位的其他成员照常查看和办理。")
+        if leaving
+        else _("对方建的采购单和为本单位下的订单仍属于本单位，由本单位的其他成员照常查看和办理。")
+    )
+    page = ask_first(
+        _("确认退出单位「%(name)s」？", name=organisation.name)
+        if leaving
+        else _(
+            "确认把 %(who)s（%(email)s）移出单位「%(name)s」？",
+            who=member.user.name or member.user.email,
+            email=member.user.email,
+            name=organisation.name,
+        ),
+        back=back,
+        details=[
+            _("退出后您不能再查看本单位的页面、采购单、询价和发票。")
+            if leaving
+            else _("移出后对方立即不能再查看本单位的页面、采购单、询价和发票。"),
+            kept,
+        ],
+        button=_("退出单位") if leaving else _("移出"),
+        undo=_("需要时，单位管理员可以再把这个账号添加为成员。"),
+    )
+    if page is not None:
+        return page
+    try:
+        orgs.remove_member(organisation, user_id=user_id, actor=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:  # another removal meanwhile left it its last manager or approver
+        rollback()
+        flash(exc.message, "error")
+        return redirect(back, 303)
+    if leaving:
+        flash(_("您已退出单位「%(name)s」", name=organisation.name), "success")
+        return redirect(url_for(".mine"), 303)
+    flash(_("已把 %(email)s 移出本单位", email=email), "success")
+    return redirect(back, 303)
 
 
 @bp.get("/county/organisations")
@@ -645,6 +708,7 @@ def purchase_detail(purchase_id: int):
         if transfers.awaiting_transfer(po.order)
     }
     total_fen = sum(g.total_fen for g in groups)
+    can_decide = purchases.can_decide(purchase, current_user)
     return render_template(
         "institutions/purchase.html",
         purchase=purchase,
@@ -656,7 +720,9 @@ def purchase_detail(purchase_id: int):
         budget=statements.budget_check(purchase.organisation, total_fen=total_fen, now=now_utc()) if groups else None,
         can_submit=purchase.status == PurchaseStatus.DRAFT and purchase.created_by_id == current_user.id,
         can_edit=purchases.can_edit(purchase, current_user),
-        can_decide=purchases.can_decide(purchase, current_user),
+        can_decide=can_decide,
+        # its buyer has left the organisation: the approver is offered only 退回 (an approval is refused)
+        buyer_left=can_decide and purchases.buyer_left(purchase),
         reject_form=RejectForm(),
         buyer_is_me=purchase.created_by_id == current_user.id,
         awaiting_transfer=awaiting,

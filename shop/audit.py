@@ -90,6 +90,8 @@ ACTION_LABELS: dict[str, str] = {
     "organisation.reject": N_("退回单位登记"),
     "organisation.resubmit": N_("重新提交单位登记"),
     "organisation.member": N_("变更单位成员"),
+    "organisation.member_remove": N_("移出单位成员"),
+    "organisation.member_leave": N_("成员退出单位"),
     "organisation.budget": N_("设置单位预算"),
     "purchase.approve": N_("批准采购"),
     "purchase.reject": N_("退回采购"),

@@ -496,6 +496,14 @@ RULES: dict[str, Rule] = {
         data={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
         note="its manager only; county and admin read, the manager adds",
     ),
+    "institutions.remove_member": Rule(
+        "/organisations/{w.organisation.id}/members/{w.users[consumer].id}/remove",
+        allow("consumer"),
+        method="POST",
+        data={},
+        note="whoever may add a member (its manager; an admin), or the member leaving; the county reads. The "
+        "consumer is its only manager: refused (409, said on the page), not denied",
+    ),
     "institutions.resubmit": Rule(
         "/organisations/{w.organisation.id}/edit",
         allow("consumer", admin=False),
@@ -527,6 +535,13 @@ RULES: dict[str, Rule] = {
         method="POST",
         json={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
         token=True,
+    ),
+    "api.remove_organisation_member": Rule(
+        "/api/v1/organisations/{w.organisation.id}/members/{w.users[consumer].id}",
+        {**allow("consumer"), "anonymous": 401},
+        method="DELETE",
+        token=True,
+        note="its manager (or an admin), or the member leaving; the consumer is its only manager: 409, not denied",
     ),
     "api.resubmit_organisation": Rule(
         "/api/v1/organisations/{w.organisation.id}/resubmit",

@@ -245,7 +245,9 @@ def _keeps_its_organisations(user: User, role: str) -> None:
     """A member of an organisation (institutions: its manager, a buyer, an approver or a viewer) stays a
     shopper's account: institutions never adds a station's, a host's or the county office's account to one
     (`member_role_not_allowed`), and a county officer would approve the purchases of an organisation it
-    verifies. Such a person gets another account for the staff role."""
+    verifies. The change is refused until the account has left them: the organisation's page removes a member
+    (an admin may, as its manager may: `institutions.services.organisations.remove_member`), or the person
+    leaves."""
     if role == Role.CONSUMER:
         return
     names = [organisation.name for organisation, _member in organisations_of(user)]

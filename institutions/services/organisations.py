@@ -435,3 +435,95 @@ def add_member(organisation: Organisation, *, email: str, role: str, actor: User
         now=now,
     )
     return member
+
+
+def _sole(organisation_id: int) -> tuple[int | None, int | None]:
+    """The organisation's only manager and its only approver with an active account (as `managers` and
+    `approver_ids` count them), by account id; None where it has none or several."""
+    manager_ids = [u.id for u in managers(organisation_id)]
+    approving = approver_ids(organisation_id)
+    return (
+        manager_ids[0] if len(manager_ids) == 1 else None,
+        approving[0] if len(approving) == 1 else None,
+    )
+
+
+def removal_refusal(organisation: Organisation, member: OrganisationMember | None, actor) -> DomainError | None:
+    """Why `remove_member` would refuse `actor` removing `member` as things stand, or None: no such member
+    (404 `member_not_found`); someone who may not add members removing another (403
+    `member_remove_forbidden`: whoever may add a member may remove one — its managers and admins,
+    `can_manage_members` — and a member may leave); the organisation's only manager with an active account
+    (409 `organisation_needs_manager`: nobody could add or remove members, nor correct its registration), or
+    its only approver with one (409 `organisation_needs_approver_left`: its purchases could never be approved,
+    as `add_member` keeps one). The page asks it before its confirmation step."""
+    if member is None or member.organisation_id != organisation.id:
+        return NotFound("member_not_found")
+    leaving = getattr(actor, "id", None) == member.user_id
+    if not leaving and not can_manage_members(organisation, actor):
+        return Forbidden("member_remove_forbidden")
+    sole_manager, sole_approver = _sole(organisation.id)
+    name = member.user.name or member.user.email
+    if member.is_manager and sole_manager == member.user_id:
+        return Conflict("organisation_needs_manager", name=name, fields={"user_id": "last_manager"})
+    if member.role == MemberRole.APPROVER and sole_approver == member.user_id:
+        return Conflict("organisation_needs_approver_left", name=name, fields={"user_id": "last_approver"})
+    return None
+
+
+def irremovable_members(organisation_id: int) -> dict[int, str]:
+    """The accounts `removal_refusal` keeps in the organisation whoever asks, by account id, with why:
+    "manager" (its only one) or "approver" (its only one). The members list offers them no 移出 / 退出单位
+    (a step that could only be refused) and says why."""
+    sole_manager, sole_approver = _sole(organisation_id)
+    kept: dict[int, str] = {}
+    if sole_approver is not None:
+        kept[sole_approver] = "approver"
+    if sole_manager is not None:
+        kept[sole_manager] = "manager"
+    return kept
+
+
+def member_of(organisation: Organisation, user_id: int) -> OrganisationMember | None:
+    """The organisation's member whose account is `user_id`, or None."""
+    return db.session.scalar(
+        sa.select(OrganisationMember).where(
+            OrganisationMember.organisation_id == organisation.id, OrganisationMember.user_id == user_id
+        )
+    )
+
+
+def remove_member(organisation: Organisation, *, user_id: int, actor: User, now: datetime) -> OrganisationMember:
+    """A manager of the organisation (or an admin) removes a member, or a member leaves (`actor` is the
+    member): the membership row is deleted, so from the next request on the account gets what a stranger
+    gets of the organisation, its purchases, quotes and invoices (404: every one of them asks the
+    membership). Refused as `removal_refusal` says, asked again under the organisation's row lock (two
+    removals at once never leave it without its last manager or approver). Audited on the organisation
+    (`organisation.member_remove`, or `organisation.member_leave` for a member leaving) with the account,
+    its e-mail and the role it had.
+
+    What the member did for the organisation stays the organisation's: its purchases (drafts, submitted,
+    approved) keep their organisation, the orders they placed stay on its purchases, statement and invoices.
+    Returns the removed membership (detached)."""
+    lock_organisation(organisation.id)
+    member = member_of(organisation, user_id)
+    refusal = removal_refusal(organisation, member, actor)
+    if refusal is not None:
+        raise refusal
+    assert member is not None  # refused above
+    leaving = actor.id == member.user_id
+    detail = {
+        "user_id": member.user_id,
+        "email": member.user.email,
+        "role": member.role,
+        "is_manager": member.is_manager,
+    }
+    db.session.delete(member)
+    db.session.flush()
+    record_audit(
+        actor=actor,
+        action="organisation.member_leave" if leaving else "organisation.member_remove",
+        subject=organisation,
+        detail=detail,
+        now=now,
+    )
+    return member

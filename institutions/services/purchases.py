@@ -722,6 +722,7 @@ def decision_refusal(
         if approve:
             if purchase.organisation.status != OrganisationStatus.APPROVED:
                 raise Conflict("organisation_not_verified")
+            refuse_buyer_left(purchase)
             total = sum(group.total_fen for group in groups_of(purchase))
             refuse_over_budget(budget_check(purchase.organisation, total_fen=total, now=now))
             refuse_short_stock(purchase)
@@ -787,6 +788,21 @@ def refuse_short_stock(purchase: Purchase) -> None:
         raise Conflict("purchase_out_of_stock", **shortage.details(), fields={"product_id": str(shortage.product.id)})
 
 
+def buyer_left(purchase: Purchase) -> bool:
+    """Whether the buyer who built the purchase is no longer a member of its organisation (removed, or left:
+    `organisations.remove_member`)."""
+    return membership(purchase.organisation_id, purchase.created_by) is None
+
+
+def refuse_buyer_left(purchase: Purchase) -> None:
+    """A purchase whose buyer has left its organisation (`buyer_left`) is refused approval (409
+    `purchase_buyer_left`): its orders would be placed for that account, which no longer sees the
+    organisation's purchases. The purchase stays the organisation's; its approver sends it back (退回) and a
+    buyer of the organisation builds it again."""
+    if buyer_left(purchase):
+        raise Conflict("purchase_buyer_left")
+
+
 def can_decide(purchase: Purchase, user) -> bool:
     if purchase.status != PurchaseStatus.SUBMITTED or user is None or not user.is_authenticated:
         return False
@@ -812,6 +828,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     organisation = lock_organisation(locked.organisation_id)
     if organisation.status != OrganisationStatus.APPROVED:
         raise Conflict("organisation_not_verified")
+    refuse_buyer_left(locked)
     budget = budget_check(organisation, total_fen=0, now=now)  # read before this purchase's orders exist
     buyer = db.session.get(User, locked.created_by_id)
     lock_records_of_products(line.product_id for line in locked.lines)

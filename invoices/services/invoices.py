@@ -32,9 +32,10 @@ issuing refused (409 `invoice_not_needed`), and so is asking again for it (the o
 request: not 正在等待开票). A part made only smaller stays 待开票 for the smaller amount.
 已开票 (`issued`) is stored; an invoice issued before a refund keeps its red-invoice path.
 
-Who sees an invoice: whoever asked for it, the members of its organisation with rights (buyers,
-approvers, managers — not viewers), the issuing station's operators, the county office and admins;
-anyone else gets a 404.
+Who sees an invoice: whoever asked for it (an organisation's: while a member with rights), the members of
+its organisation with rights (buyers, approvers, managers — not viewers), the issuing station's operators,
+the county office and admins; anyone else gets a 404. An organisation's order and its invoices are the
+organisation's: a member who is removed or leaves sees neither its invoices nor asks for one.
 """
 
 from __future__ import annotations
@@ -242,12 +243,15 @@ def suggested_details(order: Order) -> dict[str, str]:
 
 
 def may_request(order: Order, user) -> bool:
+    """Its buyer, for a retail order; for an order an organisation's purchase placed, the organisation's
+    members with rights — the order is the organisation's: the account that placed it asks only while it
+    is one of them (removed, or left, it gets a 404 as any stranger)."""
     if user is None or not user.is_authenticated:
         return False
-    if order.user_id == user.id:
-        return True
     organisation_id = order_organisation_id(order.id)
-    return organisation_id is not None and _rights_member(organisation_id, user) is not None
+    if organisation_id is not None:
+        return _rights_member(organisation_id, user) is not None
+    return order.user_id == user.id
 
 
 def get_order_for_invoice(code: str, user) -> Order:
@@ -260,11 +264,15 @@ def get_order_for_invoice(code: str, user) -> Order:
 
 
 def may_see(invoice: Invoice, user) -> bool:
+    """The staff, the issuing station; an organisation's invoice its members with rights (not whoever asked
+    for it once they have left it: it is the organisation's), any other invoice whoever asked for it."""
     if user is None or not user.is_authenticated:
         return False
-    if invoice.requested_by_id == user.id or is_staff(user) or can_manage_station(user, invoice.station_id):
+    if is_staff(user) or can_manage_station(user, invoice.station_id):
         return True
-    return invoice.organisation_id is not None and _rights_member(invoice.organisation_id, user) is not None
+    if invoice.organisation_id is not None:
+        return _rights_member(invoice.organisation_id, user) is not None
+    return invoice.requested_by_id == user.id
 
 
 def get_visible_invoice(invoice_id: int, user, *, lock: bool = False) -> Invoice:
@@ -905,12 +913,16 @@ def record_red_invoice(original: Invoice, data: IssuedData, upload, *, actor, no
 
 
 def invoices_of(user) -> list[Invoice]:
-    """The invoices the user asked for and those of the organisations where they have rights, newest first."""
+    """The invoices the user asked for of their own orders and those of the organisations where they have
+    rights (`may_see`), newest first."""
     return list(
         db.session.scalars(
             sa.select(Invoice)
             .where(
-                sa.or_(Invoice.requested_by_id == user.id, Invoice.organisation_id.in_(_rights_organisation_ids(user)))
+                sa.or_(
+                    sa.and_(Invoice.requested_by_id == user.id, Invoice.organisation_id.is_(None)),
+                    Invoice.organisation_id.in_(_rights_organisation_ids(user)),
+                )
             )
             .options(list_loads())
             .order_by(Invoice.id.desc())
