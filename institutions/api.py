@@ -41,8 +41,27 @@ class MemberIn(Schema):
     role: MemberRoleName
 
 
+def limited_text(limit: int, description: str, **field: Any) -> Any:
+    """A text whose limit is the service's rule (the page's too), refused past it with the service's own code
+    naming the limit: the spec says `limit` (`maxLength`); pydantic only bounds what is read, at twice that, as
+    the invoice title's and `HostCancelIn.reason`'s. `description` says the limit and the code."""
+    return Field(max_length=limit * 2, description=description, json_schema_extra={"maxLength": limit}, **field)
+
+
+#: What the spec says of a note (a purchase's, a quote request's, a station's answer), the limit `quotes.MAX_NOTE`.
+NOTE_LIMIT = (
+    f"at most {quotes.MAX_NOTE} characters once its spaces are collapsed: longer is a 422 `note_too_long` naming "
+    "the limit"
+)
+
+
 class OrganisationDecisionIn(Schema):
-    reason: str = Field(default="", max_length=800, description="required to reject (at most 400 characters)")
+    reason: str = limited_text(
+        orgs.MAX_DECISION_REASON,
+        f"required to reject; at most {orgs.MAX_DECISION_REASON} characters once its spaces are collapsed: longer "
+        "is a 422 `reason_too_long` naming the limit, a rejection without one `rejection_reason_required`",
+        default="",
+    )
 
 
 class MemberOut(BaseModel):
@@ -272,7 +291,7 @@ class PurchaseDraftIn(Schema):
         "bank-transfer orders of a purchase expire after INSTITUTIONAL_PAYMENT_DAYS"
     )
     pickup_station_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="required for pickup")
-    note: str = Field(default="", max_length=400)
+    note: str = limited_text(quotes.MAX_NOTE, NOTE_LIMIT, default="")
     destinations: list[DestinationIn] = Field(
         default=[], max_length=20, description="delivery addresses (ship): one order each"
     )
@@ -299,7 +318,12 @@ class ApproveIn(Schema):
 
 
 class RejectIn(Schema):
-    reason: str = Field(max_length=800, description="why (required, at most 400 characters; audited)")
+    reason: str = limited_text(
+        purchases.MAX_RETURN_REASON,
+        f"why (required; audited); at most {purchases.MAX_RETURN_REASON} characters once its spaces are "
+        "collapsed: longer is a 422 `purchase_return_reason_too_long` naming the limit, empty "
+        "`purchase_return_reason_required`",
+    )
 
 
 class PurchaseLineOut(BaseModel):
@@ -640,7 +664,7 @@ class QuoteRequestIn(Schema):
     product_id: int = Field(ge=1, le=MAX_ID, description="the product; the request goes to the station that sells it")
     quantity: int = Field(ge=1, le=999)
     needed_by: date = Field(description="the delivery date wanted (today to a year ahead, Beijing time)")
-    note: str = Field(default="", max_length=400, description="at most 200 characters")
+    note: str = limited_text(quotes.MAX_NOTE, NOTE_LIMIT, default="")
 
 
 class QuoteAnswerIn(Schema):
@@ -648,11 +672,14 @@ class QuoteAnswerIn(Schema):
     unit_price_fen: int = Field(ge=1, le=quotes.MAX_UNIT_PRICE_FEN)
     lead_days: int = Field(ge=0, le=365, description="days from placement to delivery")
     valid_until: date = Field(description="the last day the answer may be accepted (today to 90 days ahead)")
-    note: str = Field(default="", max_length=400)
+    note: str = limited_text(quotes.MAX_NOTE, NOTE_LIMIT, default="")
 
 
 class QuoteDeclineIn(Schema):
-    reason: str = Field(max_length=400, description="why the station cannot supply it (required)")
+    reason: str = limited_text(
+        quotes.MAX_NOTE,
+        f"why the station cannot supply it (required: empty is a 422 `quote_decline_reason_required`); {NOTE_LIMIT}",
+    )
 
 
 class QuoteAcceptIn(Schema):

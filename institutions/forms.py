@@ -9,7 +9,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from institutions.labels import KIND_LABELS, PAYMENT_LABELS, ROLE_LABELS
-from institutions.services.organisations import LIMITS
+from institutions.services.organisations import LIMITS, MAX_DECISION_REASON
+from institutions.services.purchases import MAX_RETURN_REASON
+from institutions.services.quotes import MAX_NOTE
 from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm, WholeNumberField
 
@@ -43,7 +45,7 @@ class MemberForm(ShopForm):
 
 
 class DecisionForm(ShopForm):
-    reason = TextAreaField(_l("原因（不通过时必填）"), validators=[Optional(), Length(max=400)])
+    reason = TextAreaField(_l("原因（不通过时必填）"), validators=[Optional(), Length(max=MAX_DECISION_REASON)])
 
 
 ROWS = 5  # product rows on the page's form (the API takes up to 50 per address, and up to 20 addresses)
@@ -75,12 +77,14 @@ class PurchaseForm(ShopForm):
     city = StringField(_l("市"), validators=[Optional(), Length(max=20)])
     district = StringField(_l("区县"), validators=[Optional(), Length(max=20)])
     line = StringField(_l("详细地址"), validators=[Optional(), Length(max=200)])
-    note = StringField(_l("备注"), validators=[Optional(), Length(max=200)])
+    note = StringField(_l("备注"), validators=[Optional(), Length(max=MAX_NOTE)])
     form_token = OnceTokenField()  # two POSTs of the same page save one draft
 
 
 class RejectForm(ShopForm):
-    reason = TextAreaField(lazy_pgettext("purchase", "退回原因"), validators=[InputRequired(), Length(max=400)])
+    reason = TextAreaField(
+        lazy_pgettext("purchase", "退回原因"), validators=[InputRequired(), Length(max=MAX_RETURN_REASON)]
+    )
 
 
 # --- quote requests (询价) ------------------------------------------------------------------------
@@ -91,7 +95,7 @@ class QuoteRequestForm(ShopForm):
     product_id = SelectField(_l("商品"), coerce=coerce_id, choices=[], validate_choice=False)
     quantity = WholeNumberField(_l("数量"), validators=[InputRequired(), NumberRange(min=1, max=999)])
     needed_by = DayField(_l("希望送达日期"), validators=[InputRequired()])
-    note = StringField(_l("备注"), validators=[Optional(), Length(max=200)])
+    note = StringField(_l("备注"), validators=[Optional(), Length(max=MAX_NOTE)])
     form_token = OnceTokenField()  # two POSTs of the same page send one request
 
 
@@ -100,7 +104,7 @@ class QuoteAnswerForm(ShopForm):
     unit_price = StringField(_l("单价（元）"), validators=[InputRequired(), Length(max=16)])
     lead_days = WholeNumberField(_l("交货周期（天）"), validators=[InputRequired(), NumberRange(min=0, max=365)])
     valid_until = DayField(_l("报价有效至"), validators=[InputRequired()])
-    note = StringField(_l("说明"), validators=[Optional(), Length(max=200)])
+    note = StringField(_l("说明"), validators=[Optional(), Length(max=MAX_NOTE)])
 
 
 class QuoteDeclineForm(ShopForm):

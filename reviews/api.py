@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from catalog.services import get_visible_product
 from reviews import services
-from reviews.models import MAX_BODY, MAX_PHOTOS, MAX_REPLY, Review
+from reviews.models import MAX_BODY, MAX_HIDE_REASON, MAX_PHOTOS, MAX_REPLY, Review
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.errors import NotFound
 from shop.extensions import db
@@ -36,20 +36,37 @@ class ReviewIn(Schema):
         description="1 to 5 stars (a whole number); anything else is a 422 `rating_out_of_range`",
         json_schema_extra={"type": "integer", "minimum": 1, "maximum": 5},
     )
+    # the service refuses a text past MAX_BODY with its own code naming the limit (the form's rule), which the
+    # spec says; pydantic only bounds what is read (as the invoice title's)
     body: str = Field(
         default="",
         max_length=MAX_BODY * 2,
         description=f"plain text, kept as typed (a `<` is a `<`; control characters are removed); at most "
-        f"{MAX_BODY} characters",
+        f"{MAX_BODY} characters once trimmed: longer is a 422 `review_too_long` naming the limit",
+        json_schema_extra={"maxLength": MAX_BODY},
     )
 
 
 class ReplyIn(Schema):
-    body: str = Field(min_length=1, max_length=MAX_REPLY * 2, description=f"at most {MAX_REPLY} characters")
+    # the service's limit, said by the spec; pydantic only bounds what is read (as ReviewIn.body's)
+    body: str = Field(
+        min_length=1,
+        max_length=MAX_REPLY * 2,
+        description=f"at most {MAX_REPLY} characters once trimmed: longer is a 422 `review_too_long` naming the "
+        "limit, empty `reply_required`",
+        json_schema_extra={"maxLength": MAX_REPLY},
+    )
 
 
 class HideIn(Schema):
-    reason: str = Field(min_length=1, max_length=400, description="why the review is hidden (audited)")
+    # the service's limit, said by the spec; pydantic only bounds what is read (as ReviewIn.body's)
+    reason: str = Field(
+        min_length=1,
+        max_length=MAX_HIDE_REASON * 2,
+        description=f"why the review is hidden (audited); at most {MAX_HIDE_REASON} characters once trimmed: "
+        "longer is a 422 `review_too_long` naming the limit",
+        json_schema_extra={"maxLength": MAX_HIDE_REASON},
+    )
 
 
 class PhotoOut(BaseModel):

@@ -13,6 +13,8 @@ from shop.extensions import db
 MAX_PHOTOS = 3
 MAX_BODY = 500
 MAX_REPLY = 300
+#: A county officer's reason for hiding a review (audited), in characters.
+MAX_HIDE_REASON = 200
 
 
 class Review(db.Model):

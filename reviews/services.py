@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from catalog.images import CheckedImage, check_image, store_photo
 from catalog.models import Product
 from orders.models import LineStatus, Order, OrderLine, Shipment, ShipmentStatus
-from reviews.models import MAX_BODY, MAX_PHOTOS, MAX_REPLY, Review, ReviewPhoto
+from reviews.models import MAX_BODY, MAX_HIDE_REASON, MAX_PHOTOS, MAX_REPLY, Review, ReviewPhoto
 from shop import pagecache
 from shop.audit import record_audit
 from shop.codes import typed_code
@@ -289,7 +289,7 @@ def check_hide(review: Review, reason: str, *, actor) -> str:
     never confirmed first)."""
     if not may_moderate(actor):
         raise Forbidden("hide_forbidden")
-    reason = clean_text(reason, limit=200, field="reason")
+    reason = clean_text(reason, limit=MAX_HIDE_REASON, field="reason")
     if not reason:
         raise ValidationError("hide_reason_required", fields={"reason": "required"})
     if review.hidden_at is not None:

@@ -22,6 +22,9 @@ from shop.history import record_status, transition
 from shop.phone import is_phone, normalise_phone
 
 LIMITS = {"name": 100, "address": 200, "contact_name": 40, "contact_phone": 20}
+#: The county office's reason for its decision, in characters once its spaces are collapsed (the page's form,
+#: the API's spec): longer is refused, 422 `reason_too_long` naming the limit.
+MAX_DECISION_REASON = 400
 MAX_MEMBERS = 200
 
 
@@ -118,8 +121,8 @@ def _decision_reason(approve: bool, reason: str) -> str:
     reason = " ".join((reason or "").split())
     if not approve and not reason:
         raise ValidationError("rejection_reason_required", fields={"reason": "required"})
-    if len(reason) > 400:
-        raise ValidationError("reason_too_long", fields={"reason": "too_long"})
+    if len(reason) > MAX_DECISION_REASON:
+        raise ValidationError("reason_too_long", max=MAX_DECISION_REASON, fields={"reason": "too_long"})
     return reason
 
 

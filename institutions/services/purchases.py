@@ -41,7 +41,7 @@ from institutions.models import (
 )
 from institutions.services.notices import notify_approved, notify_returned, notify_submitted
 from institutions.services.organisations import is_staff, lock_organisation, membership
-from institutions.services.quotes import accept_quote, release_quote
+from institutions.services.quotes import MAX_NOTE, accept_quote, release_quote
 from institutions.services.statements import budget_check, refuse_over_budget
 from orders.models import Delivery, Order, OrderStatus, PaymentMethod
 from orders.providers import card_payments_enabled
@@ -72,6 +72,9 @@ MAX_DAYS_AHEAD = 366
 #: products the purchase form offers at once (found by its search, or the newest)
 CHOICES_LIMIT = 100
 MAX_QUERY = 100
+#: An approver's note sending a purchase back, in characters once its spaces are collapsed (the page's form,
+#: the API's spec `RejectIn.reason`).
+MAX_RETURN_REASON = 400
 
 
 @dataclass
@@ -287,8 +290,8 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
     if data.requested_date is None or not today <= data.requested_date <= today + timedelta(days=MAX_DAYS_AHEAD):
         raise ValidationError("invalid_delivery_date", fields={"requested_date": "invalid"})
     note = " ".join((data.note or "").split())
-    if len(note) > 200:
-        raise ValidationError("note_too_long", fields={"note": "too_long"})
+    if len(note) > MAX_NOTE:
+        raise ValidationError("note_too_long", max=MAX_NOTE, fields={"note": "too_long"})
     groups: Groups = []
     # each group's lines as given, their rows (`_row`), where, label
     lines: list[tuple[list[tuple[int, int]], list[int], str, str]] = []
@@ -698,10 +701,13 @@ def _check_approver(purchase: Purchase, user: User) -> None:
 
 
 def _return_reason(reason: str) -> str:
-    """A return's note, cleaned: required, at most 400 characters."""
+    """A return's note, cleaned (spaces collapsed): required (422 `purchase_return_reason_required`), at most
+    `MAX_RETURN_REASON` characters (422 `purchase_return_reason_too_long`, naming the limit)."""
     reason = " ".join((reason or "").split())
-    if not reason or len(reason) > 400:
-        raise ValidationError("purchase_return_reason_required", fields={"reason": "required"})
+    if not reason:
+        raise ValidationError("purchase_return_reason_required", max=MAX_RETURN_REASON, fields={"reason": "required"})
+    if len(reason) > MAX_RETURN_REASON:
+        raise ValidationError("purchase_return_reason_too_long", max=MAX_RETURN_REASON, fields={"reason": "too_long"})
     return reason
 
 

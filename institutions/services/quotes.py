@@ -48,6 +48,9 @@ MAX_DAYS_AHEAD = 366
 MAX_VALID_DAYS = 90
 MAX_LEAD_DAYS = 365
 MAX_UNIT_PRICE_FEN = 10**9
+#: A quote request's note (and a station's answer's), in characters once its spaces are collapsed; a
+#: purchase's note too (`purchases`). The API's spec says it (`QuoteRequestIn.note`).
+MAX_NOTE = 200
 
 
 @dataclass
@@ -60,9 +63,11 @@ class AnswerData:
 
 
 def _note(value: str, field: str = "note") -> str:
+    """A request's or an answer's note, its spaces collapsed: at most `MAX_NOTE` characters (422
+    `note_too_long`, naming the limit)."""
     note = " ".join((value or "").split())
-    if len(note) > 200:
-        raise ValidationError("note_too_long", fields={field: "too_long"})
+    if len(note) > MAX_NOTE:
+        raise ValidationError("note_too_long", max=MAX_NOTE, fields={field: "too_long"})
     return note
 
 
