@@ -2,12 +2,14 @@
 
     python -m bench.footprint                       # the bench data (BENCH_DATABASE_URL, BENCH_WORKDIR/index)
     python -m bench.footprint --rounds 5 --modules  # more requests; list the master's largest packages
+    python -m bench.footprint --county --threads 4  # then the county income report, as bench.run's county_income
 
 Does what gunicorn does with `bench/gunicorn.conf.py`: imports `wsgi` (the preload), runs that
 file's `when_ready` (the search warm-up, `gc.freeze()`, `malloc_trim`), then forks one child that
 serves requests through the Flask test client as a worker would: anonymous pages (home, catalog,
 categories, product pages), searches, the product API, then a login through the form and signed-in
-pages and the cart. It prints the master's RSS at the fork and the child's RSS after each step, the
+pages and the cart (with `--county`, then the county income report by village for 12 months through the
+API, from `--threads` threads at once). It prints the master's RSS at the fork and the child's RSS after each step, the
 child's peak RSS (VmHWM) before and after the login, and its PSS and private memory at the end.
 As in `bench.run`, the child's RSS counts every page it shares with the master.
 
@@ -24,6 +26,7 @@ import os
 import re
 import runpy
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +67,51 @@ class _Server:
         self.app = type("App", (), {"wsgi": staticmethod(lambda: app)})()
 
 
+def county_report(app, args) -> None:
+    """The bench's county scenario (`county_income` in bench.run): the income report by village for each
+    of the 12 months up to the manifest's report month, through the API with the county account's
+    token, `--rounds` times; the child's peak RSS before and after it."""
+    import json
+    from datetime import date, timedelta
+
+    workdir = Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench"))
+    try:
+        manifest = json.loads((workdir / "manifest.json").read_text())
+        month_end = date.fromisoformat(manifest["report_month"]["to"])
+    except (OSError, KeyError, ValueError):
+        month_end = date.today().replace(day=1) - timedelta(days=1)
+    email, _, password = args.county.partition(":")
+    client = app.test_client()
+    answer = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    if answer.status_code != 200:
+        print(f"  county token: HTTP {answer.status_code}", flush=True)
+        return
+    headers = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+    months = []
+    for _ in range(12):
+        start = month_end.replace(day=1)
+        months.append((start, month_end))
+        month_end = start - timedelta(days=1)
+    show("county token (a login: its hash's memory)")
+    before = mem()["VmHWM"]
+    statuses: collections.Counter = collections.Counter()
+
+    def requests(offset: int) -> None:  # one gthread thread: its own client, as a worker's thread has
+        own = app.test_client()
+        for i in range(args.rounds * len(months)):
+            start, end = months[(i + offset) % len(months)]
+            path = f"/api/v1/county/income?group_by=village&from={start}&to={end}"
+            statuses[own.get(path, headers=headers).status_code] += 1
+
+    threads = [threading.Thread(target=requests, args=(t * 3,)) for t in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    show(f"county income by village ({args.threads} threads x 12 months x {args.rounds}: {dict(statuses)})")
+    print(f"  county report: peak {before:.1f} -> {mem()['VmHWM']:.1f} MB", flush=True)
+
+
 def serve(app, args) -> None:
     """The child: a worker's requests, RSS after each kind."""
     client = app.test_client()
@@ -94,6 +142,8 @@ def serve(app, args) -> None:
         for path in ["/cart", "/", "/products", "/products?page=2", *product_pages[:12]]:
             client.get(path)
     show("signed-in pages and the cart")
+    if args.county:
+        county_report(app, args)
     if args.modules:
         new = collections.Counter(name.split(".")[0] for name in set(sys.modules) - args.master_modules)
         print("  modules the worker imported:", ", ".join(f"{k} {v}" for k, v in new.most_common(25)) or "none")
@@ -110,6 +160,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.footprint", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="times each page is requested (default 3)")
     parser.add_argument("--login", default="bench-user-001@bench.cn:bench-pass-2026", help="EMAIL:PASSWORD")
+    parser.add_argument(
+        "--county",
+        nargs="?",
+        const="county@demo.cn:demo12345",
+        default="",
+        metavar="EMAIL:PASSWORD",
+        help="then request the county income report by village for 12 months, as bench.run's county_income "
+        "(default account county@demo.cn)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads requesting the county report at once (a gthread worker of bench.run has 4; default 1)",
+    )
     parser.add_argument(
         "--modules", action="store_true", help="list the packages the master imported, and those the worker added"
     )
