@@ -983,6 +983,26 @@ def proc_mem(pid: int) -> dict:
     return mem
 
 
+def peak_rises(steps: list[tuple[str, float]], shown: int = 4) -> str:
+    """Where the web workers' peak RSS rose: `steps` are (scenario, peak after it) in run order, the first
+    the peak before any scenario (the workers' start and the tokens' logins). The peak is a high-water
+    mark over the whole run, so the scenario it last rose in (often by a fraction of a MB) says little:
+    this names the `shown` biggest rises of 0.5 MB or more, e.g. "139 MB before the scenarios; rose most
+    in: search page +6.1; mixed checkout +5.0; 2 more +1.2"."""
+    if not steps:
+        return "no samples"
+    rises = [(label, peak - before) for (label, peak), (_l, before) in zip(steps[1:], steps) if peak - before >= 0.5]
+    text = f"{steps[0][1]:.0f} MB before the scenarios"
+    if not rises:
+        return text + ", no scenario raised it"
+    ordered = sorted(rises, key=lambda r: -r[1])
+    text += "; rose most in: " + "; ".join(f"{label} +{rise:.1f}" for label, rise in ordered[:shown])
+    rest = ordered[shown:]
+    if rest:
+        text += f"; {len(rest)} more +{sum(r for _l, r in rest):.1f}"
+    return text
+
+
 class MemoryWatch(threading.Thread):
     """Samples the RSS of a gunicorn master's workers twice a second until stopped (or 1 hour)."""
 
@@ -1791,8 +1811,9 @@ def main(argv=None) -> int:
         )
         watch = MemoryWatch(app_proc.pid)
         watch.start()
-        #: the scenario during which the web workers' peak RSS last rose, and that peak
-        peak_by_scenario = ("start", 0.0)
+        #: (scenario, web workers' peak RSS after it), from the peak before the first scenario (the
+        #: workers' start and the tokens' logins) on
+        peak_steps: list[tuple[str, float]] = []
         celery_proc = procs.items.get("celery")
         stripe_proc = procs.items.get("localstripe")
         meter = CpuMeter(
@@ -1810,6 +1831,8 @@ def main(argv=None) -> int:
         if not only or only & {"pages_user", "cart"}:
             tokens["sessions"] = fetch_sessions(base, m)
         tokens["card"] = bool(stripe_base)
+        watch.sample()
+        peak_steps.append(("start", max(watch.peak_rss, watch.peak_hwm)))
         scenarios = build_scenarios(m, tokens, random.Random(args.seed))
         paths = api_paths(base)
         pool_ids = [pid for pid, _station in m["pool"]]
@@ -1865,8 +1888,7 @@ def main(argv=None) -> int:
             log(f"{sc.name}: CPU ms per request " + ", ".join(f"{k} {v:.2f}" for k, v in cpu_rows[-1][1].items()))
             watch.sample()
             peak = max(watch.peak_rss, watch.peak_hwm)
-            if peak > peak_by_scenario[1]:
-                peak_by_scenario = (sc.label, peak)
+            peak_steps.append((sc.label, peak))
             log(f"{sc.name}: web worker peak RSS so far {peak:.0f} MB")
             target = TARGETS.get(sc.name)
             if target and target[0] == "rps_p99" and not args.no_open_loop:
@@ -1891,7 +1913,7 @@ def main(argv=None) -> int:
                         checks.append(where + check_mixed(args.database_url, before))
                     log(checks[-1])
         memory = watch.stop()
-        memory["peak_during"] = peak_by_scenario[0]
+        memory["peak_during"] = peak_rises(peak_steps)
         if celery_proc is not None:
             memory["celery_rss_mb"] = max(
                 (proc_mem(p).get("VmRSS", 0) for p in [celery_proc.pid, *children(celery_proc.pid)]), default=0
@@ -1922,7 +1944,7 @@ def main(argv=None) -> int:
     mem_line = (
         f"web worker memory (target: RSS < 150 MB): peak RSS {peak_rss:.0f} MB "
         f"{'✓' if 0 < peak_rss < 150 else '✗'} (counts the pages shared with the master; "
-        f"reached during: {memory.get('peak_during', '?')}), PSS {memory.get('pss_mb', 0):.0f} MB, "
+        f"{memory.get('peak_during', '?')}), PSS {memory.get('pss_mb', 0):.0f} MB, "
         f"private {memory.get('private_mb', 0):.0f} MB; "
         f"gunicorn master RSS {memory.get('master_rss_mb', 0):.0f} MB"
         + (f"; Celery worker RSS {memory['celery_rss_mb']:.0f} MB" if memory.get("celery_rss_mb") else "")

@@ -227,3 +227,21 @@ def test_the_machine_idle_share_comes_from_proc_stat():
     assert before[1] >= before[0] >= 0
     assert run.machine_idle_share((100, 1000), (150, 1100)) == 0.5
     assert run.machine_idle_share((100, 1000), (100, 1000)) == 0.0
+
+
+def test_the_memory_line_names_the_biggest_rises_of_the_peak_not_the_last_scenario_it_rose_in():
+    # bench3's full run (2026-12-08 00:37): the county report, last, raised the peak by under a MB
+    steps = [
+        ("start", 139.0),
+        ("home page", 139.2),
+        ("search page", 146.0),
+        ("search page, long tail", 153.0),
+        ("API checkout", 154.0),
+        ("API mixed checkout", 159.0),
+        ("county income report", 159.7),
+    ]
+    line = run.peak_rises(steps)
+    assert line.startswith("139 MB before the scenarios; rose most in: search page, long tail +7.0; search page +6.8")
+    assert "API mixed checkout +5.0" in line and "county" not in line and "home page" not in line
+    assert line.endswith("; 1 more +0.7")
+    assert run.peak_rises([("start", 139.0), ("home page", 139.0)]) == "139 MB before the scenarios, no scenario raised it"
