@@ -244,4 +244,6 @@ def test_the_memory_line_names_the_biggest_rises_of_the_peak_not_the_last_scenar
     assert line.startswith("139 MB before the scenarios; rose most in: search page, long tail +7.0; search page +6.8")
     assert "API mixed checkout +5.0" in line and "county" not in line and "home page" not in line
     assert line.endswith("; 1 more +0.7")
-    assert run.peak_rises([("start", 139.0), ("home page", 139.0)]) == "139 MB before the scenarios, no scenario raised it"
+    assert (
+        run.peak_rises([("start", 139.0), ("home page", 139.0)]) == "139 MB before the scenarios, no scenario raised it"
+    )
