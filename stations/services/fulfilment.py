@@ -60,7 +60,7 @@ from orders.services.settlement import settle_order
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
-from shop.codes import same_secret, typed_code, typed_numeric_code
+from shop.codes import same_secret, typed_code, typed_number, typed_numeric_code
 from shop.errors import Conflict, DomainError, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import can_transition, record_note, transition
@@ -466,13 +466,21 @@ def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     return shipment
 
 
+def typed_tracking_number(text: str | None) -> str:
+    """A courier's tracking number as the operator typed, pasted or scanned it, kept in the form the courier
+    issued it (`shop.codes.typed_number`): full-width characters (a Chinese input method) made ASCII, spaces
+    (typed in groups, or around it) dropped. The buyer copies it into the courier's site, which knows no
+    ＳＦ１２３４."""
+    return typed_number(text)
+
+
 def ship_refusal(shipment: Shipment, *, tracking_number: str | None) -> DomainError | None:
     """Why `ship` refuses the shipment now (None: it may leave): the order must be open, the shipment a
     parcel by post or a transfer to the chosen pick-up station, packed, a parcel paid at the counter
     (到站点付款 shipped home, placed before it was refused: `amounts.paid_at_the_counter_before_shipping`)
     paid — its cash in the station's cash book (409 `cash_before_shipping`; the page offers 确认已收现金
-    instead) — and a parcel needs a tracking number (at most 40 characters)."""
-    tracking = (tracking_number or "").strip()
+    instead) — and a parcel needs a tracking number (at most 40 characters, as `typed_tracking_number` keeps it)."""
+    tracking = typed_tracking_number(tracking_number)
     if (refusal := _order_not_open(shipment)) is not None:
         return refusal
     if shipment.order.delivery != Delivery.SHIP and not is_transfer(shipment):
@@ -497,7 +505,7 @@ def ship(shipment: Shipment, *, tracking_number: str | None, actor, now: datetim
     `ship_refusal` says."""
     _lock(shipment)
     _raise_if(ship_refusal(shipment, tracking_number=tracking_number))
-    tracking = (tracking_number or "").strip()
+    tracking = typed_tracking_number(tracking_number)
     transition(shipment, ShipmentStatus.SHIPPED, actor=actor, now=now, note=tracking)
     shipment.tracking_number = tracking
     _notify(shipment, "shipped")

@@ -146,6 +146,28 @@ def test_a_tracking_number_too_long_says_so_and_keeps_what_was_typed(db, world, 
     assert _status(shipment) == "packed"
 
 
+def test_a_tracking_number_typed_full_width_or_in_groups_is_kept_as_the_courier_issued_it(db, world, client, auth):
+    """A Chinese input method in full-width mode, the number typed in groups as it is read out: kept as
+    SF12345678, what the buyer copies into the courier's site — it was kept as ＳＦ１２３４ ５６７８, a number
+    no courier knows."""
+    shipment = make_order([(world.a.product, 1)]).shipments[0]
+    _at(shipment, "packed")
+    auth.login(world.a.operator)
+    typed = " ＳＦ１２３４ ５６７８ "
+    url = f"/station/shipments/{shipment.code}/action"
+    asked = client.post(url, data={"action": "ship", "tracking_number": typed})
+    assert asked.status_code == 303 and "/confirm/" in asked.headers["Location"]  # accepted, asked first
+    assert _status(shipment) == "packed"
+    response = client.post(url, data={"action": "ship", "tracking_number": typed, "confirm": "1"})
+    assert response.status_code == 302
+    assert _status(shipment) == "shipped"
+    assert database.session.scalar(sa.select(Shipment.tracking_number).where(Shipment.id == shipment.id)) == (
+        "SF12345678"
+    )
+    page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
+    assert "SF12345678" in page and "ＳＦ" not in page
+
+
 @pytest.mark.parametrize(
     ("status", "data"),
     [
