@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm, WholeNumberField, YuanField
 from tourism.models import MAX_CLOSURE_REASON, MAX_HOST_CANCEL_REASON
+from tourism.qr import MAX_CHECKIN_TEXT
 from tourism.services.host import MAX_DESCRIPTION, MAX_FREE_CANCEL_DAYS, MAX_INCLUDED, MAX_UNIT_PRICE_FEN
 
 
@@ -30,7 +31,12 @@ class BookingForm(ShopForm):
 
 
 class CheckInForm(ShopForm):
-    confirmation_code = StringField(_l("确认码"), validators=[DataRequired(), Length(min=1, max=12)])
+    #: typed by hand, or the whole text of the guest's QR code a scanner types (`tourism.qr.read_checkin_text`)
+    confirmation_code = StringField(
+        _l("确认码"),
+        validators=[DataRequired(), Length(min=1, max=MAX_CHECKIN_TEXT)],
+        description=_l("客人出示的 6 位确认码，或扫描客人的二维码"),
+    )
     #: A booking paid on arrival: the cash taken from the guest in this check-in, in yuan (must equal what is due).
     cash_received = YuanField(
         _l("收到现金（元）"), validators=[Length(max=16)], optional=True, not_positive=_l("收到的现金须大于零")

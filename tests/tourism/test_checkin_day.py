@@ -68,3 +68,36 @@ def test_a_confirmation_code_typed_in_groups_or_full_width_checks_the_guest_in(c
         res = client.post("/host/check-in", data={"confirmation_code": typed})
         assert res.status_code == 302, res.get_data(as_text=True)
         assert db.session.get(Booking, booking.id).status == BookingStatus.CHECKED_IN
+
+
+def test_the_text_of_the_guests_qr_code_checks_the_guest_in_at_the_desk(client, db, auth):
+    """The guest shows the QR code of the booking page or mail (`tourism.qr.checkin_text`: `<booking code>:<code>`);
+    a scanner types it whole into 确认码 (or a phone's scanner pastes it): the field takes it (it was cut at 12
+    characters, then refused as a wrong code) and checks that booking in, the QR code of another booking with the
+    same confirmation code does not."""
+    from tourism.qr import checkin_text
+
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    today = local_date(now_utc())
+    booking = make_booking(listing, check_in=today, check_out=today + timedelta(days=1), confirmation_code="604219")
+    other = make_booking(listing, check_in=today, check_out=today + timedelta(days=1), confirmation_code="318540")
+    auth.login(host)
+    scanned = checkin_text(booking)
+    assert len(scanned) > 12
+    desk = client.get("/host/").get_data(as_text=True)
+    field_max = int(desk.split('id="confirmation_code"', 1)[1].split('maxlength="', 1)[1].split('"', 1)[0])
+    assert field_max >= len(scanned), field_max
+    # another booking's QR code named with this booking's confirmation code: refused, nothing changes
+    forged = f"{other.code}:{booking.confirmation_code}"
+    res = client.post("/host/check-in", data={"confirmation_code": forged})
+    assert res.status_code == 422 and "确认码不正确" in res.get_data(as_text=True)
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    assert db.session.get(Booking, other.id).status == BookingStatus.CONFIRMED
+    res = client.post("/host/check-in", data={"confirmation_code": scanned})
+    assert res.status_code == 302, res.get_data(as_text=True)
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CHECKED_IN
+    assert db.session.get(Booking, other.id).status == BookingStatus.CONFIRMED
+    # the same QR code again (a second scan): the guest is in, said so, not "wrong code"
+    html = client.post("/host/check-in", data={"confirmation_code": scanned.lower()}).get_data(as_text=True)
+    assert "确认码不正确" not in html and "已办理入住" in html

@@ -40,7 +40,7 @@ from orders.services.placement import MAX_GUESTS, MAX_UNITS
 from orders.services.settlement import settle_order
 from shop.auth.models import User
 from shop.celery import enqueue_after_commit
-from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret, typed_code, typed_numeric_code
+from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret, typed_code
 from shop.db import rollback, statement
 from shop.errors import Conflict, DomainError, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
@@ -58,7 +58,7 @@ from tourism.models import (
     Session,
     UnitType,
 )
-from tourism.qr import checkin_qr
+from tourism.qr import checkin_qr, read_checkin_text
 from tourism.services.availability import (
     Occupancy,
     Span,
@@ -1172,7 +1172,8 @@ def check_in_booking(
     if booking.order_id:
         _lock_order(booking.order_id)  # lock order: order, then booking (as the orders pipeline)
     booking = _lock_booking(booking.id)
-    if not same_secret(typed_numeric_code(confirmation_code), booking.confirmation_code):
+    booking_code, code = read_checkin_text(confirmation_code)  # typed, or the text of the guest's QR code
+    if booking_code not in (None, booking.code) or not same_secret(code, booking.confirmation_code):
         raise WrongConfirmationCode("wrong_confirmation_code", fields={"confirmation_code": "does not match"})
     refusal = check_in_refusal(booking, now=now)
     if refusal is not None:
@@ -1234,16 +1235,18 @@ def _staying(today: date) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool
 def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Booking:
     """A confirmed booking of the host's listings with this confirmation code whose stay is on today: arriving
     today, or arrived on an earlier day of its stay and not checked in yet (`check_in_refusal`)."""
-    code = typed_numeric_code(confirmation_code)
+    booking_code, code = read_checkin_text(confirmation_code)  # typed, or the text of the guest's QR code
     today = local_date(now)
     staying = _staying(today)
-    confirmed_today = _with_code(host, code, Booking.status == BookingStatus.CONFIRMED, *staying)
+    # the QR code names its booking too: that booking's code, and no other's
+    named = () if booking_code is None else (Booking.code == booking_code,)
+    confirmed_today = _with_code(host, code, *named, Booking.status == BookingStatus.CONFIRMED, *staying)
     matches = list(db.session.scalars(confirmed_today)) if code else []
     if len(matches) != 1:
         if code and not matches:
             # the right code, the wrong day: say so, not "wrong code"
             upcoming = _only(
-                _with_code(host, code, Booking.status == BookingStatus.CONFIRMED, Booking.check_in_date > today)
+                _with_code(host, code, *named, Booking.status == BookingStatus.CONFIRMED, Booking.check_in_date > today)
             )
             if upcoming is not None:
                 raise Conflict(
@@ -1256,6 +1259,7 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
                 _with_code(
                     host,
                     code,
+                    *named,
                     Booking.status == BookingStatus.CONFIRMED,
                     Booking.check_out_date <= today - timedelta(days=LATE_CHECK_IN_DAYS),
                 )
@@ -1268,6 +1272,7 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
                 _with_code(
                     host,
                     code,
+                    *named,
                     Booking.status.in_((BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)),
                     *staying,
                 )
