@@ -78,6 +78,9 @@ class CorrectForm(ShopForm):
         render_kw={"maxlength": MAX_COUNT_REASON},
     )
     lot_id = SelectField(_l("批次"), coerce=coerce_id, validate_choice=True, default=0)
+    #: the count (在库) the page showed: a correction decided on a count that has changed since (another
+    #: operator's page did it first) is refused, not added to it (`stock.services.correct_stock`)
+    on_hand_seen = HiddenField()
     form_token = OnceTokenField()  # two POSTs of the same form adjust once
 
 

@@ -626,6 +626,8 @@ def _correct_form(record: StockRecord) -> CorrectForm:
     form.lot_id.choices = [SelectChoice(0, _("（不指定：先到期的批次）"))] + [
         SelectChoice(lot.id, lot.code) for lot in stock_service.record_lots(record.id) if lot.status == "active"
     ]
+    if not form.is_submitted():
+        form.on_hand_seen.data = str(record.on_hand)
     return form
 
 
@@ -682,6 +684,8 @@ def _refused_stock_form(record_id: int, form, exc: DomainError, *, receive: bool
     flash(exc.message, "error")
     mark_refused_fields(form, exc)
     record = _record(record_id)
+    if not receive:  # the page shows the count as it is now: a correction sent again is decided on it
+        form.on_hand_seen.data = str(record.on_hand)
     forms = {"receive_form": form} if receive else {"correct_form": form}
     return _stock_record_page(record, status=exc.status, **forms)
 
@@ -702,7 +706,13 @@ def correct(record_id: int):
             form,
             "stations.stock_correct",
             lambda: stock_service.correct_stock(
-                record, form.delta.data, reason=form.reason.data, actor=current_user, now=now, lot=lot
+                record,
+                form.delta.data,
+                reason=form.reason.data,
+                actor=current_user,
+                now=now,
+                lot=lot,
+                seen_on_hand=int_or_none(form.on_hand_seen.data),
             ),
             now=now,
             done=back,

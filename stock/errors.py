@@ -38,6 +38,7 @@ MESSAGES = {
         count="max",
     ),
     "stock_below_allocated": N_("库存最少为 %(least)s（已售出或已占用的数量），最多只能减少 %(most)s 件"),
+    "stock_changed_since_shown": N_("页面打开后库存已有变动，现在在库 %(on_hand)s：请核对后再调整"),
 }
 
 register_messages(MESSAGES)

@@ -297,10 +297,22 @@ def receive_stock(
 
 
 def correct_stock(
-    record: StockRecord, delta: int, *, reason: str, actor, now: datetime, lot: Lot | None = None
+    record: StockRecord,
+    delta: int,
+    *,
+    reason: str,
+    actor,
+    now: datetime,
+    lot: Lot | None = None,
+    seen_on_hand: int | None = None,
 ) -> StockMovement:
     """Correct the count by `delta` (signed), with a reason (at most `MAX_COUNT_REASON` characters, never
     cut); never below what is allocated.
+
+    `seen_on_hand`: the count the page showed when the operator decided the correction. When the count
+    has changed since (another operator corrected the same shelf from a page open beside this one, goods
+    came in or went out), the correction is refused (409 `stock_changed_since_shown`, naming the count now)
+    instead of being added to the other one: the operator counts again, and sends it again if still due.
 
     Lot by lot: `lot` names the lot counted; without it a shortfall comes out of the unallocated
     units of the first-expiring lots, a surplus goes into the newest sellable lot (or, when the
@@ -314,6 +326,10 @@ def correct_stock(
     if len(reason) > MAX_COUNT_REASON:
         raise ValidationError("count_reason_too_long", fields={"reason": "too_long"}, max=MAX_COUNT_REASON)
     _lock_record(record.id)
+    if seen_on_hand is not None:
+        on_hand = db.session.scalar(sa.select(StockRecord.on_hand).where(StockRecord.id == record.id))
+        if on_hand != seen_on_hand:
+            raise Conflict("stock_changed_since_shown", on_hand=on_hand, fields={"delta": "stale"})
     if lot is not None and lot.stock_record_id != record.id:
         raise ValidationError("lot_of_other_product", fields={"lot": "invalid"})
     today = local_date(now)

@@ -345,3 +345,39 @@ def test_a_refused_count_correction_is_shown_again_as_typed(db, world, client, a
     page = response.get_data(as_text=True)
     assert 'value="-100000"' in page and 'value="盘点少了"' in page
     assert movements_total(record_id) == before
+
+
+def _on_hand_seen(page: str) -> str:
+    """The count the stock record page's 盘点调整 form says it was decided on (its hidden field)."""
+    return page.split('name="on_hand_seen"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_correction_from_a_page_open_while_another_corrected_is_refused_not_added(db, world, client, auth):
+    """Two operators count the same shelf, two broken eggs: each page says 在库 N and each sends -2. The second
+    page, opened before the first correction, was decided on a count that is no longer there: it is refused
+    (409, the count now named, the typed -2 kept), not taken off a second time; sent again from the page it
+    answers with (the count as it is now), it goes through."""
+    auth.login(world.a.operator)
+    record_id = world.a.product.stock.id
+    before = db.session.get(StockRecord, record_id).on_hand
+    url = f"/station/stock/{record_id}"
+    first, second = client.get(url).get_data(as_text=True), client.get(url).get_data(as_text=True)
+    assert _on_hand_seen(first) == _on_hand_seen(second) == str(before)
+    sent = {"delta": "-2", "reason": "破损", "on_hand_seen": _on_hand_seen(first)}
+    response = client.post(f"{url}/correct", data={**sent, "form_token": new_form_token()})
+    assert response.status_code == 302
+    stale = client.post(f"{url}/correct", data={**sent, "form_token": new_form_token()})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert f"页面打开后库存已有变动，现在在库 {before - 2}" in page
+    assert 'value="-2"' in page and 'value="破损"' in page
+    db.session.expire_all()
+    assert db.session.get(StockRecord, record_id).on_hand == before - 2 == movements_total(record_id)
+    # the operator counts again and still finds two more broken: sent from the refused page, it is taken
+    assert _on_hand_seen(page) == str(before - 2)
+    again = client.post(
+        f"{url}/correct", data={**sent, "on_hand_seen": _on_hand_seen(page), "form_token": new_form_token()}
+    )
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(StockRecord, record_id).on_hand == before - 4
