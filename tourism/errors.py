@@ -154,6 +154,9 @@ MESSAGES = {
         "您已有 %(num)s 个到店支付的预订未完成；请先入住，或在「我的预订」取消其中一个，再预订",
         count="n",
     ),
+    "unit_type_changed_since_shown": N_(
+        "「%(name)s」在您打开这个页面后已修改（现价 %(price)s，数量 %(units)s）：请核对后再保存"
+    ),
     "unit_type_name_invalid": N_("请填写房型/票种名称（最多 %(n)s 个字）"),
     "unit_type_needs_units": N_("数量至少为 1（房间数、每日票数或每场人数）"),
     "unit_type_not_addable": N_("只有住宿和门票可以添加房型或票种；体验的场次在项目页面添加"),

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -94,6 +94,9 @@ class UnitTypeForm(ShopForm):
     )
     units = WholeNumberField(_l("数量（房间数/每日票数）"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
     max_guests = WholeNumberField(_l("每间最多入住人数"), validators=[InputRequired(), NumberRange(min=1, max=50)])
+    #: what the page showed of the stored room type (`tourism.services.host.unit_type_shown`), set as the page is
+    #: drawn: a form from a page drawn before another change is refused, not saved over it
+    shown = HiddenField()
 
 
 class ListingPlaceForm(ShopForm):

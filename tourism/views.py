@@ -95,6 +95,7 @@ from tourism.services.host import (
     overdue_arrivals,
     reopen_date,
     todays_arrivals,
+    unit_type_shown,
     update_listing_terms,
     update_unit_type,
 )
@@ -769,6 +770,8 @@ def render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None,
             contact_phone=listing.contact_phone,
         )
     forms = [(ut, unit_forms.get(ut.id) or _unit_type_form(ut)) for ut in listing.unit_types]
+    for ut, form in forms:  # what this page shows, refused forms too: sent again after a look, it is saved
+        form.shown.data = unit_type_shown(ut)
     return render_template(
         "tourism/host_listing_edit.html",
         listing=listing,
@@ -921,6 +924,7 @@ def host_unit_type_update(listing_id: int, unit_type_id: int):
             max_guests=form.max_guests.data,
             actor=current_user,
             now=now_utc(),
+            shown=form.shown.data or None,
         ),
         form,
         {"unit_forms": {unit_type_id: form}},

@@ -332,3 +332,34 @@ def test_fewer_rooms_racing_holds_never_overbooks(app, committed_db):
     )
     assert 1 <= held <= units
     assert outcomes.count("ok") == held + (1 if units == 1 else 0)
+
+
+def _shown(page: str, ut) -> str:
+    """The room type's form's `shown` (what the page showed of the stored room type)."""
+    return page.split(f'name="ut{ut.id}-shown"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_room_type_form_from_a_page_drawn_before_another_change_is_refused_not_saved_over_it(client, db, auth):
+    """The host's phone and desk both show 标准间 at ¥200.00, 2 rooms. The desk raises the price to ¥260; the phone,
+    still drawn at ¥200, lowers the rooms to 1 and saves — its form carries ¥200 back. It was saved, the
+    price silently back to ¥200; it is refused (409, naming the price and rooms stored now), nothing changes,
+    and the page it answers with is drawn afresh: the host checks and saves again, and that goes through."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, price_fen=20000)
+    ut = listing.unit_types[0]
+    auth.login(host)
+    edit, post = f"/host/listings/{listing.id}/edit", f"/host/listings/{listing.id}/unit-types/{ut.id}"
+    desk, phone = client.get(edit).get_data(as_text=True), client.get(edit).get_data(as_text=True)
+    shown = _shown(phone, ut)
+    assert shown == _shown(desk, ut)
+    assert client.post(post, data={**_unit_form(ut, price="260"), f"ut{ut.id}-shown": shown}).status_code == 302
+    stale = client.post(post, data={**_unit_form(ut, price="200.00", units="1"), f"ut{ut.id}-shown": shown})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "在您打开这个页面后已修改（现价 ¥260.00，数量 2）" in page
+    db.session.expire_all()
+    assert (db.session.get(UnitType, ut.id).price_fen, db.session.get(UnitType, ut.id).units) == (26000, 2)
+    again = client.post(post, data={**_unit_form(ut, price="260", units="1"), f"ut{ut.id}-shown": _shown(page, ut)})
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert (db.session.get(UnitType, ut.id).price_fen, db.session.get(UnitType, ut.id).units) == (26000, 1)

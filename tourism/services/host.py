@@ -15,7 +15,7 @@ from shop.db import rowcount
 from shop.errors import Conflict, NotFound, ValidationError, check_price_fen
 from shop.extensions import db
 from shop.filters import bracketed
-from shop.money import MAX_FEN
+from shop.money import MAX_FEN, format_yuan
 from shop.timeutil import local_date
 from tourism.models import MAX_CLOSURE_REASON, Booking, BookingStatus, Closure, Listing, ListingKind, UnitType
 from tourism.services.availability import nights, occupying, rooms_per_night
@@ -413,6 +413,21 @@ def check_unit_type_values(
         raise ValidationError("max_guests_out_of_range", n=MAX_GUESTS_PER_UNIT, fields={"max_guests": "out_of_range"})
 
 
+def unit_type_shown(unit_type: UnitType) -> str:
+    """What a page showed of a room type's prices and size, as its form carries it back (`update_unit_type`'s
+    `shown`): the stored values, in one string."""
+    return ":".join(
+        "" if value is None else str(value)
+        for value in (
+            unit_type.price_fen,
+            unit_type.weekend_price_fen,
+            unit_type.holiday_price_fen,
+            unit_type.units,
+            unit_type.max_guests,
+        )
+    )
+
+
 def update_unit_type(
     listing: Listing,
     unit_type_id: int,
@@ -424,12 +439,17 @@ def update_unit_type(
     max_guests: int,
     actor,
     now: datetime,
+    shown: str | None = None,
 ) -> UnitType:
     """New prices apply to bookings made from now on; bookings already made keep their total.
 
     The unit type row is locked, as every hold locks it (tourism.services.booking), so fewer rooms
     or a smaller daily quota is checked against what is booked from today on, and no hold can slip in
-    between the check and the change: a night never has more bookings than units."""
+    between the check and the change: a night never has more bookings than units.
+
+    `shown`: what the page the form came from showed (`unit_type_shown`). When the room type was changed
+    since (the host's other tab or phone), the form would put back the values it showed: it is refused
+    (409 `unit_type_changed_since_shown`, naming the price and number stored now), nothing changes."""
     unit_type = db.session.execute(
         sa.select(UnitType)
         .where(UnitType.id == unit_type_id, UnitType.listing_id == listing.id)
@@ -438,6 +458,14 @@ def update_unit_type(
     ).scalar_one_or_none()
     if unit_type is None:
         raise NotFound("unit_type_not_found", fields={"unit_type_id": str(unit_type_id)})
+    if shown is not None and shown != unit_type_shown(unit_type):
+        raise Conflict(
+            "unit_type_changed_since_shown",
+            name=unit_type.name,
+            price=format_yuan(unit_type.price_fen),
+            units=unit_type.units,
+            fields={"price_fen": "changed since shown"},
+        )
     check_unit_type_values(
         price_fen=price_fen,
         weekend_price_fen=weekend_price_fen,
