@@ -25,6 +25,7 @@ from markupsafe import Markup
 from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
 from orders.models import MAX_CASH_NOTE
 from orders.services import cashbook as cash
+from shop.args import int_or_none
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, flash_domain_errors
@@ -62,6 +63,9 @@ def book_page(
     if day_url is not None and book.closed and day >= today:
         later = (open_day, day_url(open_day))
     offered = (not book.closed and day <= today) or today <= day <= open_day
+    move_form = move_form or CashMoveForm()
+    if offered:  # what this page shows of the till, a refused move's page too: sent again after a look, it is written
+        move_form.in_hand_seen.data = str(cash.cash_in_hand(till, owner_id))
     return dict(
         day=day,
         book=book,
@@ -70,7 +74,7 @@ def book_page(
         move_to=open_day if offered else None,
         today=today,
         close_form=close_form or CashCloseForm(day=day),
-        move_form=move_form or CashMoveForm(),
+        move_form=move_form,
         kind_label=cash.kind_label,
         entry_ref=entry_ref,
         max_note=MAX_CASH_NOTE,
@@ -161,8 +165,9 @@ def move_posted(
         return page(today, move_form=form), 422
     remittance = form.kind.data == "remittance"
     reason = form.reason.data or ""
+    seen = int_or_none(form.in_hand_seen.data)  # the cash in hand the page showed
     try:
-        cash.check_move(owner_id, form.kind.data, amount, reason=reason, till=till)
+        cash.check_move(owner_id, form.kind.data, amount, reason=reason, till=till, seen_in_hand=seen)
     except DomainError as exc:
         rollback()
         say_refusal(exc, form)
@@ -188,8 +193,12 @@ def move_posted(
 
         def write():
             if remittance:
-                return cash.remit(owner_id, amount, actor=current_user, now=now, note=reason, till=till)
-            return cash.correct(owner_id, amount, reason=reason, actor=current_user, now=now, till=till)
+                return cash.remit(
+                    owner_id, amount, actor=current_user, now=now, note=reason, till=till, seen_in_hand=seen
+                )
+            return cash.correct(
+                owner_id, amount, reason=reason, actor=current_user, now=now, till=till, seen_in_hand=seen
+            )
 
         create_once(form, once, write, now=now, done=back)
         flash(_("已记入现金账"), "success")

@@ -52,6 +52,7 @@ MESSAGES = {
     "cash_already_received": N_("此发货单的现金已收过"),
     "cash_taken_at_handover": N_("此发货单的现金在交付时一并收取"),
     "cash_paid_at_the_door": N_("货到付款的订单由送货人在送达时向收货人收款，不能在站点柜台提前确认收款"),
+    "cash_changed_since_shown": N_("页面打开后现金账已有变动，手中现金现为 %(in_hand)s：请核对后再记账"),
     "cash_day_closed": N_("%(day)s 的现金账已日结"),
     "cash_day_closed_no_change": N_("%(day)s 的现金账已日结，不能再更改"),
     "cash_later_day_closed": N_(

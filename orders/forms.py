@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -107,6 +107,9 @@ class CashMoveForm(ShopForm):
     )
     amount = StringField(_l("金额（元，更正可为负数）"), validators=[DataRequired(), Length(max=16)])
     reason = StringField(_l("原因"), validators=[Optional()])  # its length: the book's rule (`cash_note`)
+    #: the cash in hand (fen) the page showed, set as the page is drawn (`cashbook_pages.book_page`): a move
+    #: decided on a book another keeper has changed since is refused (`cashbook._check_seen_in_hand`)
+    in_hand_seen = HiddenField()
     form_token = OnceTokenField()  # two POSTs of the same form record one entry
 
 

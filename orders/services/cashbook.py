@@ -596,12 +596,21 @@ def _check_correction(amount: int, reason: str) -> None:
         raise ValidationError("correction_zero", fields={"amount_fen": "invalid"})
 
 
-def check_move(owner_id: int, kind: str, amount_fen: int, *, reason: str = "", till: Till = STATION_TILL) -> None:
+def check_move(
+    owner_id: int,
+    kind: str,
+    amount_fen: int,
+    *,
+    reason: str = "",
+    till: Till = STATION_TILL,
+    seen_in_hand: int | None = None,
+) -> None:
     """Raise what `remit` (kind 'remittance') or `correct` (any other kind) would refuse with this amount
     and reason — a remittance not above zero or above the cash in hand, a correction of zero or without
-    its reason, a correction lowering the book by more than the cash in hand — so that a page asks no
-    confirmation of an entry that cannot be written; they check again (the cash in hand under the till's
-    lock)."""
+    its reason, a correction lowering the book by more than the cash in hand, a page's move decided on a
+    cash in hand the book no longer has (`seen_in_hand`) — so that a page asks no confirmation of an entry
+    that cannot be written; they check again (the cash in hand under the till's lock)."""
+    _check_seen_in_hand(till, owner_id, seen_in_hand)
     amount = _amount(amount_fen)
     if kind == "remittance":
         cash_note(reason)
@@ -613,6 +622,19 @@ def check_move(owner_id: int, kind: str, amount_fen: int, *, reason: str = "", t
             _check_in_hand(till, owner_id, -amount, correction=True)
 
 
+def _check_seen_in_hand(till: Till, owner_id: int, seen_in_hand: int | None) -> None:
+    """A remittance or correction decided on a page that showed `seen_in_hand` as the cash in hand: refused
+    when the book has changed since (409 `cash_changed_since_shown`, naming the cash in hand now) — two
+    keepers who counted the same till, each with the page open, would otherwise both write it. Read under
+    the till's lock."""
+    if seen_in_hand is None:
+        return
+    lock_till(till, owner_id)
+    in_hand = cash_in_hand(till, owner_id)
+    if in_hand != seen_in_hand:
+        raise Conflict("cash_changed_since_shown", in_hand=format_yuan(in_hand), fields={"amount": "changed"})
+
+
 def remit(
     station_id: int,
     amount_fen: int,
@@ -622,12 +644,15 @@ def remit(
     note: str = "",
     day: date | None = None,
     till: Till = STATION_TILL,
+    seen_in_hand: int | None = None,
 ):
     """Cash handed over to the platform (a positive amount leaves the till), into `day`'s book if
-    given and still open (a closed day: 409 `cash_day_closed`), else the open day's."""
+    given and still open (a closed day: 409 `cash_day_closed`), else the open day's. `seen_in_hand`: what
+    the page it was decided on showed as the cash in hand (`_check_seen_in_hand`)."""
     amount = _amount(amount_fen)
     note = cash_note(note, field="note")
     _check_remittance(amount)
+    _check_seen_in_hand(till, station_id, seen_in_hand)
     return write_entry(
         till,
         station_id,
@@ -650,13 +675,16 @@ def correct(
     now: datetime,
     day: date | None = None,
     till: Till = STATION_TILL,
+    seen_in_hand: int | None = None,
 ):
     """A signed correction with its reason (into `day`'s book if given and still open); one that lowers
     the book cannot take more than is in hand (409 `correction_exceeds_cash`: the till never holds less
-    than nothing)."""
+    than nothing). `seen_in_hand`: what the page it was decided on showed as the cash in hand
+    (`_check_seen_in_hand`)."""
     amount = _amount(amount_fen)
     reason = cash_note(reason)
     _check_correction(amount, reason)
+    _check_seen_in_hand(till, station_id, seen_in_hand)
     if amount < 0:
         lock_till(till, station_id)  # the cash in hand read under the till's lock, as write_entry reads it
         _check_in_hand(till, station_id, -amount, correction=True)

@@ -812,3 +812,38 @@ def test_a_correction_taking_more_than_the_cash_in_hand_is_refused_and_writes_no
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("correction", 500)]
     response = client.post(url, json={"amount_fen": -500, "reason": "备用金退回"}, headers=headers)
     assert response.status_code == 201 and response.json["expected_fen"] == 0
+
+
+def _in_hand_seen(page: str) -> str:
+    """The cash in hand (fen) the cash page's 记账 form says it was decided on (its hidden field)."""
+    return page.split('name="in_hand_seen"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_cash_correction_from_a_page_open_while_another_keeper_wrote_one_is_refused_not_written_twice(
+    db, world, now, client, auth
+):
+    """Two operators count the till, ¥1.50 short, each with the cash page open: each sends a correction of
+    -1.50. Both were written, ¥3.00 off the book for ¥1.50 missing; the second page showed a cash in hand
+    the book no longer has, so it is refused (409, the cash in hand now named, the typing kept), at once and
+    at its confirmation; sent again from the page it answers with, it is written."""
+    cash.correct(world.a.station.id, 20000, reason="备用金", actor=None, now=now_utc())
+    commit()
+    auth.login(world.a.operator)
+    first, second = client.get("/station/cash").get_data(as_text=True), client.get("/station/cash").get_data(as_text=True)
+    assert _in_hand_seen(first) == _in_hand_seen(second) == "20000"
+    sent = {"kind": "correction", "amount": "-1.50", "reason": "点错", "in_hand_seen": _in_hand_seen(first)}
+    done = client.post("/station/cash/entries", data={**sent, "form_token": new_form_token(), "confirm": "1"})
+    assert done.status_code == 302
+    for extra in ({}, {"confirm": "1"}):  # asked first, or confirmed from the confirmation page kept open
+        stale = client.post("/station/cash/entries", data={**sent, **extra, "form_token": new_form_token()})
+        assert stale.status_code == 409, extra
+        page = stale.get_data(as_text=True)
+        assert "页面打开后现金账已有变动，手中现金现为 ¥198.50" in page and 'value="-1.50"' in page
+    assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("correction", 20000), ("correction", -150)]
+    assert _in_hand_seen(page) == "19850"
+    again = client.post(
+        "/station/cash/entries",
+        data={**sent, "in_hand_seen": _in_hand_seen(page), "form_token": new_form_token(), "confirm": "1"},
+    )
+    assert again.status_code == 302
+    assert [e.amount_fen for e in _entries(db)] == [20000, -150, -150]
