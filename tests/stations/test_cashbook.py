@@ -829,7 +829,8 @@ def test_a_cash_correction_from_a_page_open_while_another_keeper_wrote_one_is_re
     cash.correct(world.a.station.id, 20000, reason="备用金", actor=None, now=now_utc())
     commit()
     auth.login(world.a.operator)
-    first, second = client.get("/station/cash").get_data(as_text=True), client.get("/station/cash").get_data(as_text=True)
+    first = client.get("/station/cash").get_data(as_text=True)
+    second = client.get("/station/cash").get_data(as_text=True)
     assert _in_hand_seen(first) == _in_hand_seen(second) == "20000"
     sent = {"kind": "correction", "amount": "-1.50", "reason": "点错", "in_hand_seen": _in_hand_seen(first)}
     done = client.post("/station/cash/entries", data={**sent, "form_token": new_form_token(), "confirm": "1"})
