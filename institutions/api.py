@@ -175,6 +175,39 @@ def add_organisation_member(organisation_id: int, body: MemberIn, loaded):
     return committed(member_out(member), 201)
 
 
+class MemberRightsIn(Schema):
+    role: MemberRoleName | None = Field(
+        default=None, description="buyer, approver or viewer; omitted or null keeps the member's role"
+    )
+    is_manager: bool | None = Field(
+        default=None,
+        description="whether the member manages the organisation (adds, removes and changes members, corrects "
+        "its registration); omitted or null keeps it",
+    )
+
+
+@endpoint(
+    "/organisations/<int:organisation_id>/members/<int:user_id>",
+    ("PATCH",),
+    body=MemberRightsIn,
+    response=MemberOut,
+    auth=True,
+    tags=TAGS,
+    errors=(403, 404, 409),
+    summary="A manager of the organisation (or an admin) changes a member's rights: its role and is_manager, its "
+    "own too (audited unless nothing changes; counted from the member's next request). Another member 403 "
+    "member_rights_forbidden, a member it does not have 404 member_not_found, the right of its only manager 409 "
+    "organisation_needs_manager_kept, of its only approver 409 organisation_needs_approver; another user's "
+    "organisation 404 before the body is read",
+    load=lambda user, organisation_id, user_id: orgs.get_visible_organisation(organisation_id, user),
+)
+def change_organisation_member_rights(organisation_id: int, user_id: int, body: MemberRightsIn, loaded):
+    member = orgs.change_member_rights(
+        loaded, user_id=user_id, role=body.role, is_manager=body.is_manager, actor=api_user(), now=now_utc()
+    )
+    return committed(member_out(member))
+
+
 class MemberRemovedOut(BaseModel):
     organisation_id: int
     user_id: int

@@ -27,6 +27,7 @@ MESSAGES = {
     "member_role_required": N_("请选择成员角色"),
     "member_not_found": N_("该账号不是本单位的成员"),
     "member_remove_forbidden": N_("只有单位管理员可以移出其他成员；成员可以自己退出单位"),
+    "member_rights_forbidden": N_("只有单位管理员可以更改成员的权限"),
     "not_submitted": N_("采购单已审批过或尚未提交"),
     "note_too_long": N_("备注最多 %(max)s 字"),
     "organisation_admin_only": N_("只有单位管理员可以添加成员"),
@@ -35,6 +36,9 @@ MESSAGES = {
     "organisation_not_rejected": N_("该单位的登记已提交审核或已通过，不能再修改"),
     "organisation_full": N_("单位成员已达上限"),
     "organisation_needs_manager": N_("%(name)s 是本单位唯一的管理员，不能移出或退出：单位须有管理员添加成员、修改登记"),
+    "organisation_needs_manager_kept": N_(
+        "%(name)s 是本单位唯一的管理员，不能取消其管理员权限：请先把另一名成员设为管理员"
+    ),
     "organisation_needs_approver_left": N_("%(name)s 是本单位唯一的审批人，不能移出或退出：请先把另一名成员设为审批人"),
     "organisation_needs_approver": N_("本单位至少要有一名审批人：请先把另一名成员设为审批人，再更改这名审批人的角色"),
     "organisation_incomplete": N_("请完整填写单位信息"),

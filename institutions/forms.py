@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -42,6 +42,15 @@ class MemberForm(ShopForm):
     role = SelectField(
         _l("角色"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()], validators=[InputRequired()]
     )
+
+
+class MemberRightsForm(ShopForm):
+    """A member's rights, changed on its row of the members list (`organisations.change_member_rights`)."""
+
+    role = SelectField(
+        _l("角色"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()], validators=[InputRequired()]
+    )
+    is_manager = BooleanField(_l("管理员"))
 
 
 class DecisionForm(ShopForm):

@@ -19,6 +19,7 @@ from institutions.forms import (
     ROWS,
     DecisionForm,
     MemberForm,
+    MemberRightsForm,
     OrganisationCorrectionForm,
     OrganisationForm,
     PurchaseForm,
@@ -213,6 +214,39 @@ def add_member(organisation_id: int):
         flash(exc.message, "error")
         return _detail_page(organisation, form, exc.status)
     flash(_("成员已保存"), "success")
+    return redirect(url_for(".detail", organisation_id=organisation.id), 303)
+
+
+@bp.post("/organisations/<int:organisation_id>/members/<int:user_id>/rights")
+@login_required
+def change_member_rights(organisation_id: int, user_id: int):
+    """Whoever may add a member (its manager, an admin) changes a member's rights from its row of the members
+    list: its role and 管理员. Another account's organisation is a 404, a member changing rights a 403; a
+    refusal (no such member, its only manager or approver losing the right) is said on the page, nothing
+    changed."""
+    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    if not orgs.can_manage_members(organisation, current_user):
+        abort(403)
+    form = MemberRightsForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _detail_page(organisation, MemberForm(formdata=None), 422)
+    try:
+        member = orgs.change_member_rights(
+            organisation,
+            user_id=user_id,
+            role=form.role.data,
+            is_manager=form.is_manager.data,
+            actor=current_user,
+            now=now_utc(),
+        )
+        email = member.user.email
+        commit()
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return _detail_page(organisation, MemberForm(formdata=None), exc.status)
+    flash(_("已保存 %(email)s 的权限", email=email), "success")
     return redirect(url_for(".detail", organisation_id=organisation.id), 303)
 
 

@@ -92,6 +92,7 @@ ACTION_LABELS: dict[str, str] = {
     "organisation.member": N_("变更单位成员"),
     "organisation.member_remove": N_("移出单位成员"),
     "organisation.member_leave": N_("成员退出单位"),
+    "organisation.member_rights": N_("更改单位成员的权限"),
     "organisation.budget": N_("设置单位预算"),
     "purchase.approve": N_("批准采购"),
     "purchase.reject": N_("退回采购"),

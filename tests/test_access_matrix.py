@@ -504,6 +504,14 @@ RULES: dict[str, Rule] = {
         note="whoever may add a member (its manager; an admin), or the member leaving; the county reads. The "
         "consumer is its only manager: refused (409, said on the page), not denied",
     ),
+    "institutions.change_member_rights": Rule(
+        "/organisations/{w.organisation.id}/members/{w.users[consumer].id}/rights",
+        allow("consumer"),
+        method="POST",
+        data={"role": "viewer"},
+        note="whoever may add a member (its manager; an admin); the county reads. The consumer is its only "
+        "manager and approver: refused (409, said on the page), not denied",
+    ),
     "institutions.resubmit": Rule(
         "/organisations/{w.organisation.id}/edit",
         allow("consumer", admin=False),
@@ -542,6 +550,14 @@ RULES: dict[str, Rule] = {
         method="DELETE",
         token=True,
         note="its manager (or an admin), or the member leaving; the consumer is its only manager: 409, not denied",
+    ),
+    "api.change_organisation_member_rights": Rule(
+        "/api/v1/organisations/{w.organisation.id}/members/{w.users[consumer].id}",
+        {**allow("consumer"), "anonymous": 401},
+        method="PATCH",
+        json={"role": "viewer"},
+        token=True,
+        note="its manager (or an admin); the consumer is its only manager and approver: 409, not denied",
     ),
     "api.resubmit_organisation": Rule(
         "/api/v1/organisations/{w.organisation.id}/resubmit",
@@ -1635,6 +1651,7 @@ OBJECT_FIRST = (
     "api.approve_organisation",
     "api.approve_purchase",
     "api.ask_refund",
+    "api.change_organisation_member_rights",
     "api.check_in_booking_api",
     "api.close_station_cashbook",
     "api.correct_station_cash",

@@ -384,17 +384,10 @@ def approvers(organisation_id: int) -> list[User]:
     )
 
 
-def _approvers(organisation_id: int) -> int:
-    """How many can approve the organisation's purchases: the guard keeping at least one counts only
-    active accounts, as the submit mail does (`approvers`), so a deactivated approver keeps no
-    organisation able to approve."""
-    return len(approver_ids(organisation_id))
-
-
 def add_member(organisation: Organisation, *, email: str, role: str, actor: User, now: datetime) -> OrganisationMember:
     """A manager of the organisation adds an existing account (by its e-mail) with a role, or changes
-    the role of a member already there (never the last approver's: 409 organisation_needs_approver);
-    audited."""
+    the role of a member already there (never the last approver's: 409 organisation_needs_approver, as
+    `change_member_rights` refuses it); audited."""
     if not can_manage_members(organisation, actor):
         raise Forbidden("organisation_admin_only")
     if role not in set(MemberRole):
@@ -425,9 +418,9 @@ def add_member(organisation: Organisation, *, email: str, role: str, actor: User
         old = None
     else:
         old = member.role
-        if old == MemberRole.APPROVER and role != MemberRole.APPROVER and _approvers(organisation.id) <= 1:
-            # its purchases could never be approved (no one else approves, a buyer never their own)
-            raise Conflict("organisation_needs_approver", fields={"role": "last_approver"})
+        refusal = _rights_kept_refusal(organisation, member, role=role, is_manager=member.is_manager)
+        if refusal is not None:
+            raise refusal
         member.role = role
     db.session.flush()
     record_audit(
@@ -529,4 +522,71 @@ def remove_member(organisation: Organisation, *, user_id: int, actor: User, now:
         detail=detail,
         now=now,
     )
+    return member
+
+
+def _rights_kept_refusal(
+    organisation: Organisation, member: OrganisationMember, *, role: str, is_manager: bool
+) -> DomainError | None:
+    """Why giving `member` `role` and `is_manager` would leave the organisation without an active manager or
+    approver, or None: taking the manager's right from its only manager with an active account (409
+    `organisation_needs_manager_kept`: nobody could add, remove or change members, nor correct its
+    registration), or the approver's from its only approver with one (409 `organisation_needs_approver`: its
+    purchases could never be approved — a buyer never approves their own). As `removal_refusal` counts them
+    (`_sole`); the member's own rights may be lowered once someone else keeps them."""
+    sole_manager, sole_approver = _sole(organisation.id)
+    if member.is_manager and not is_manager and sole_manager == member.user_id:
+        name = member.user.name or member.user.email
+        return Conflict("organisation_needs_manager_kept", name=name, fields={"is_manager": "last_manager"})
+    if member.role == MemberRole.APPROVER and role != MemberRole.APPROVER and sole_approver == member.user_id:
+        return Conflict("organisation_needs_approver", fields={"role": "last_approver"})
+    return None
+
+
+def change_member_rights(
+    organisation: Organisation,
+    *,
+    user_id: int,
+    role: str | None,
+    is_manager: bool | None,
+    actor: User,
+    now: datetime,
+) -> OrganisationMember:
+    """Whoever may add a member (its managers and admins, `can_manage_members`) changes a member's rights: its
+    role (buyer, approver, viewer; None keeps it) and whether it manages the organisation (adds, removes and
+    changes members, corrects its registration; None keeps it) — a second manager or approver is made so, and
+    a member added with the wrong rights corrected without removing it. A manager may change their own, and
+    give up a right once someone else keeps it. Refused: no such member (404 `member_not_found`), someone who
+    may not add members (403 `member_rights_forbidden`), a role that is none (422 `member_role_required`), and
+    as `_rights_kept_refusal` says, asked under the organisation's row lock (two changes at once never leave it
+    without an active manager or approver). Audited on the organisation (`organisation.member_rights`, with the
+    rights before and after) unless nothing changes. Every right is read from the membership on each request,
+    so the change counts from the member's next request. Returns the membership."""
+    if not can_manage_members(organisation, actor):
+        raise Forbidden("member_rights_forbidden")
+    if role is not None and role not in set(MemberRole):
+        raise ValidationError("member_role_required", fields={"role": "invalid"})
+    lock_organisation(organisation.id)
+    member = member_of(organisation, user_id)
+    if member is None:
+        raise NotFound("member_not_found")
+    new_role = member.role if role is None else role
+    new_manager = member.is_manager if is_manager is None else is_manager
+    if (new_role, new_manager) == (member.role, member.is_manager):
+        return member
+    refusal = _rights_kept_refusal(organisation, member, role=new_role, is_manager=new_manager)
+    if refusal is not None:
+        raise refusal
+    detail = {
+        "user_id": member.user_id,
+        "email": member.user.email,
+        "role": new_role,
+        "is_manager": new_manager,
+        "old_role": member.role,
+        "old_is_manager": member.is_manager,
+    }
+    member.role = new_role
+    member.is_manager = new_manager
+    db.session.flush()
+    record_audit(actor=actor, action="organisation.member_rights", subject=organisation, detail=detail, now=now)
     return member
