@@ -572,13 +572,18 @@ def benefit_split(links: Iterable[tuple[int, int]]) -> list[dict]:
     return [{"household_id": h, "weight": w} for h, w in sorted(links)]
 
 
-def household_label(household: Household) -> str:
-    """How a household is picked or named where a sale, an intake or a benefit link is decided (the
-    station's 代卖农户, 受益农户, 交货农户; the county's approvals): its number in the county's registry,
-    the head's name masked, its village. Without the number two households of one village whose heads
-    share a surname (柳溪村 · 张** twice) could not be told apart, and a sale could be credited to the
-    wrong one."""
-    return f"#{household.id} {mask_name(household.head_name)} · {household.village.name}"
+def household_labels(households: Iterable[Household]) -> dict[int, str]:
+    """{household id: label}: how a household is picked or named wherever one is chosen from a list or a
+    sale, an intake or a benefit is decided (the station's 代卖农户, 受益农户, 交货农户; the benefit-recording
+    pages' household list; the county's benefit links and approvals). The label is the household's number in
+    the county's registry (农户编号, its id, as the registry and the 明白卡 show it: not the 建档立卡编号,
+    which is personal data), the head's name masked (张**) and its village, named with its township when a
+    village of another township has its name (`village_labels`). Without the number two households of one
+    village whose heads share a surname (柳溪村 · 张** twice) could not be told apart, and a sale could be
+    credited to the wrong one; without the township, two villages 新村 neither."""
+    households = list(households)
+    villages = village_labels(h.village_id for h in households)
+    return {h.id: f"#{h.id} {mask_name(h.head_name)} · {villages.get(h.village_id, '')}" for h in households}
 
 
 def decision_note(text: str | None, *, field: str = "reason") -> str:

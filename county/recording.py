@@ -25,6 +25,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from catalog.models import Household
+from catalog.services import household_labels
 from county.services import benefits
 from county.services.reports import BENEFIT_KIND_LABELS
 from shop.args import MAX_ID, parse_date, parse_int
@@ -37,7 +38,6 @@ from shop.filters import bracketed
 from shop.forms import OnceTokenForm, create_once
 from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.once import new_form_token
-from shop.personal_data import mask_name
 from shop.timeutil import now_utc
 from stations.services.assisted import station_households
 from stock.models import Station
@@ -145,16 +145,11 @@ def handle(*, payer: str, payer_ids: Callable[[], tuple[int | None, int | None]]
 
 
 def _household_choices(households) -> list[tuple[int, str]]:
-    """The household pickers' options: village · masked head (members), in the page's language."""
-    return [
-        (
-            h.id,
-            bracketed(
-                f"{h.village.name} · {mask_name(h.head_name)}", ngettext("%(num)s 口人", "%(num)s 口人", h.members)
-            ),
-        )
-        for h in households
-    ]
+    """The household pickers' options: each household's label (`catalog.services.household_labels`: its
+    number, the head's name masked, its village) and its members, in the page's language."""
+    households = list(households)
+    labels = household_labels(households)
+    return [(h.id, bracketed(labels[h.id], ngettext("%(num)s 口人", "%(num)s 口人", h.members))) for h in households]
 
 
 @bp.route("/station/benefits", methods=["GET", "POST"])

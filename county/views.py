@@ -26,7 +26,7 @@ from catalog.models import (
     Township,
     Village,
 )
-from catalog.services import decision_note, household_label
+from catalog.services import decision_note, household_labels
 from county import recording
 from county.exports import export_response
 from county.services import (
@@ -609,7 +609,7 @@ def links_edit(kind: str, target_id: int):
         current=current,
         shares=links.shares(current),
         error=error,
-        households=[(h.id, household_label(h)) for _id, h in sorted(choices.items())],
+        households=list(household_labels(h for _id, h in sorted(choices.items())).items()),
     ), 422 if error else 200
 
 

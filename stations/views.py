@@ -29,7 +29,7 @@ from catalog.papers import (
 from catalog.papers import (
     STATUS_LABELS as PAPER_STATUS_LABELS,
 )
-from catalog.services import household_label, list_categories, update_family
+from catalog.services import household_labels, list_categories, update_family
 from ledger.purchases import credit_intake_purchase
 from orders import cashbook_pages
 from orders.models import REFUND_OWED, OrderLine, Refund, Shipment
@@ -590,8 +590,9 @@ def stock():
 def _receive_form(record: StockRecord) -> ReceiveForm:
     form = ReceiveForm()
     households = assisted.station_households(record.product.station)
+    labels = household_labels(households)
     form.from_household_id.choices = [SelectChoice(0, _("（不指定）"))] + [
-        SelectChoice(h.id, household_label(h)) for h in households
+        SelectChoice(h.id, labels[h.id]) for h in households
     ]
     return form
 
@@ -944,7 +945,8 @@ def product_photo(product_id: int):
 def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
     form = AssistedProductForm()
     households = assisted.station_households(station)
-    form.household_id.choices = [SelectChoice(h.id, household_label(h)) for h in households]
+    labels = household_labels(households)
+    form.household_id.choices = [SelectChoice(h.id, labels[h.id]) for h in households]
     english = str(get_locale() or "").startswith("en")
     form.category_id.choices = [
         SelectChoice(c.id, (c.name_en or c.name) if english else c.name) for c in list_categories()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from catalog.models import ApprovalStatus, BenefitLink, Product
-from catalog.services import decision_note, household_label
+from catalog.services import decision_note, household_labels
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
@@ -66,26 +67,25 @@ def reject(product: Product, *, actor, now: datetime, reason: str) -> Product:
 
 
 def benefit_rows(product_ids) -> dict[int, list[dict]]:
-    """{product_id: [{"household_id": id, "household": #id masked name · village, "weight": w}]}: who a
-    product credits, for the approvals page (personal data masked, as everywhere; the registry's number
-    tells apart two households of one village whose heads share a surname)."""
+    """{product_id: [{"household_id": id, "household": its label, "weight": w}]}: who a
+    product credits, for the approvals page, each household named as every picker names it
+    (`catalog.services.household_labels`: its number, the head's name masked, its village)."""
     ids = sorted(set(product_ids))
     if not ids:
         return {}
     rows: dict[int, list[dict]] = {}
-    links = db.session.scalars(
-        sa.select(BenefitLink)
-        .where(BenefitLink.product_id.in_(ids))
-        .order_by(BenefitLink.product_id, BenefitLink.household_id)
+    links = list(
+        db.session.scalars(
+            sa.select(BenefitLink)
+            .options(selectinload(BenefitLink.household))
+            .where(BenefitLink.product_id.in_(ids))
+            .order_by(BenefitLink.product_id, BenefitLink.household_id)
+        )
     )
+    labels = household_labels(link.household for link in links)
     for link in links:
         assert link.product_id is not None  # the query names products only
-        household = link.household
         rows.setdefault(link.product_id, []).append(
-            {
-                "household_id": household.id,
-                "household": household_label(household),
-                "weight": link.weight,
-            }
+            {"household_id": link.household_id, "household": labels[link.household_id], "weight": link.weight}
         )
     return rows

@@ -386,10 +386,10 @@ def test_the_household_pickers_and_the_income_by_household_bracket_in_the_pages_
     operator = make_user(role="operator", station=station)
     commit()
     auth.login(operator)
-    assert "柳溪村 · 张**（3 口人）" in client.get("/station/benefits").get_data(as_text=True)
+    assert f"#{a.id} 张** · 柳溪村（3 口人）" in client.get("/station/benefits").get_data(as_text=True)
     client.get("/?lang=en")
     en = client.get("/station/benefits").get_data(as_text=True)
-    assert "柳溪村 · 张** (3 members)" in en and "口人" not in en and "（3" not in en
+    assert f"#{a.id} 张** · 柳溪村 (3 members)" in en and "口人" not in en and "（3" not in en
     assert client.post("/station/benefits", data=_wage_form(a)).status_code == 303
     auth.logout()
     auth.login(county)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from catalog.models import BenefitLink, Household, HouseholdStatusChange
-from catalog.services import household_label
+from catalog.services import household_labels
 from ledger.models import IncomeEntry
 from shop.audit import AuditEntry
 from shop.db import commit
@@ -445,16 +445,17 @@ def test_listing_links_accept_typed_households_from_other_villages(client, auth,
 
 def test_the_links_page_names_each_household_by_the_one_household_label(client, auth, county_user, db, world):
     """The county's benefit-link picker names a household as the station's pickers and the approvals do
-    (catalog.services.household_label): its number, the head's masked name, its village — for the
+    (catalog.services.household_labels): its number, the head's masked name, its village — for the
     target's own village and for a household of another village already linked."""
     a, b, c = world["households"]
     product = make_product(village=a.village, households=[c])
     commit()
     auth.login(county_user)
     page = unescape(client.get(f"/county/links/product/{product.id}").get_data(as_text=True))
-    assert f'<option value="{c.id}" selected>{household_label(c)}</option>' in page
+    labels = household_labels([a, b, c])
+    assert f'<option value="{c.id}" selected>{labels[c.id]}</option>' in page
     for household in (a, b):
-        assert f'<option value="{household.id}">{household_label(household)}</option>' in page
+        assert f'<option value="{household.id}">{labels[household.id]}</option>' in page
     assert SECRET_NAME not in page
 
 
