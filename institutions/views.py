@@ -548,6 +548,7 @@ def _purchase_form_page(
         quote=quote,
         quoted=[line for line in purchase.lines if line.quote_request_id is not None] if purchase else [],
         products=choices.products,
+        product_choices=choices,
         found=choices.found,
         q=q,
         rows=_padded(rows),
@@ -1028,8 +1029,8 @@ def organisation_quotes(organisation_id: int):
     choices = purchases.product_choices(q=q, chosen=[chosen] if chosen else [], today=local_date(now_utc()))
     form.product_id.choices = [
         # every variant (规格): a quote names the variant it asks for, and its village (as the purchase
-        # form: two villages sell a 三江腌菜500克, each from its own station)
-        SelectChoice(p.id, f"{p.name} · {p.village.name} · {format_yuan(p.price_fen)} / {p.unit}")
+        # form: two villages sell a 三江腌菜500克, each from its own station; two villages 新村 by township)
+        SelectChoice(p.id, f"{choices.label(p)} · {format_yuan(p.price_fen)} / {p.unit}")
         for p in choices.products
     ]
     status = 200

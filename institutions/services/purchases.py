@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from catalog.models import Product, visible_products
 from catalog.papers import unsellable_ids
-from catalog.services import ProductFilter, list_products, ranked_product_ids
+from catalog.services import ProductFilter, list_products, ranked_product_ids, village_labels
 from institutions.models import (
     MemberRole,
     Organisation,
@@ -496,6 +496,13 @@ class ProductChoices:
     products: list[Product]
     #: how many products matched the query (None without one)
     found: int | None
+    #: {village id: its label} of the products' villages (`catalog.services.village_labels`: with its township
+    #: when another township has a village of its name): a 三江腌菜500克 of two villages 新村 told apart
+    villages: dict[int, str] = field(default_factory=dict)
+
+    def label(self, product: Product) -> str:
+        """The product as the rows offer it, less its price: name · village (its label)."""
+        return f"{product.name} · {self.villages.get(product.village_id, '')}"
 
 
 def product_choices(
@@ -526,7 +533,7 @@ def product_choices(
     wanted = sorted({pid for pid in chosen if pid not in shown})
     if wanted:
         products.extend(db.session.scalars(visible_products().where(Product.id.in_(wanted)).order_by(Product.id)))
-    return ProductChoices(products, found)
+    return ProductChoices(products, found, village_labels(p.village_id for p in products))
 
 
 def get_visible_purchase(purchase_id: int, user) -> Purchase:

@@ -285,3 +285,30 @@ def test_a_product_whose_papers_do_not_count_is_not_offered_nor_quoted(app, db, 
     assert r.status_code == 409 and r.json["error"]["code"] == "papers_missing", r.json
     assert r.json["error"]["fields"] == {"product_id": str(bacon.id)}
     assert _db.session.scalar(sa.select(sa.func.count(QuoteRequest.id))) == 0
+
+
+def test_the_product_pickers_name_the_township_of_a_village_whose_name_another_shares(app, db):
+    """Two villages 新村 (三江镇, 柳溪镇) both sell a 三江腌菜500克: the purchase form's and the quote request's
+    product pickers read 「三江腌菜500克 · 新村」 twice; each names its village's township now
+    (`catalog.services.village_labels`), and a village no other township's shares stays named alone."""
+    from html import unescape
+
+    from tests.factories import make_township, make_village
+
+    category = make_category()
+    products = {}
+    for township in ("三江镇", "柳溪镇"):
+        village = make_village(name="新村", township=make_township(name=township))
+        products[township] = make_product(name="三江腌菜500克", village=village, category=category)
+    alone = make_product(name="藕粉", village=make_village(name="独一村"), category=category)
+    buyer = make_user()
+    organisation = make_organisation(members={"buyer": buyer})
+    commit()
+    client = _login(app, buyer)
+    for url in (f"/organisations/{organisation.id}/purchases/new", f"/organisations/{organisation.id}/quote-requests"):
+        page = unescape(client.get(url).get_data(as_text=True))
+        for township, product in products.items():
+            texts = [t for t in re.findall(rf'<option value="{product.id}">([^<]*)</option>', page) if "腌菜" in t]
+            assert texts and all(t.startswith(f"三江腌菜500克 · {township} · 新村 · ") for t in texts), (url, texts)
+        texts = [t for t in re.findall(rf'<option value="{alone.id}">([^<]*)</option>', page) if "藕粉" in t]
+        assert texts and all(t.startswith("藕粉 · 独一村 · ") for t in texts), (url, texts)
