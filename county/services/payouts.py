@@ -233,10 +233,11 @@ class WaitingHousehold:
 def waiting_for_account(until: date, *, limit: int = 200) -> list[WaitingHousehold]:
     """The households with a positive payable dated up to `until` and no payment account: no batch can
     pay them (`create_batch` skips them, or refuses with `payout_no_account` when they are all there is)
-    until the county registers an account; the payouts page lists them, each linked to its account form."""
+    until the county registers an account; the payouts page lists them, each linked to its account form, its
+    village named with its township when another township has a village of its name (`village_labels`)."""
     sums = _payable_sums(until, village_id=None, township_id=None).subquery()
     rows = db.session.execute(
-        sa.select(Household, Village.name, sums.c.amount_fen)
+        sa.select(Household, sums.c.amount_fen)
         .join(sums, sums.c.household_id == Household.id)
         .join(Village, Village.id == Household.village_id)
         .outerjoin(PaymentAccount, PaymentAccount.household_id == Household.id)
@@ -244,9 +245,10 @@ def waiting_for_account(until: date, *, limit: int = 200) -> list[WaitingHouseho
         .order_by(Village.name, Household.id)
         .limit(limit)
     ).all()
+    villages = village_labels(household.village_id for household, _amount in rows)
     return [
-        WaitingHousehold(household.id, village, mask_name(household.head_name), int(amount))
-        for household, village, amount in rows
+        WaitingHousehold(household.id, villages[household.village_id], mask_name(household.head_name), int(amount))
+        for household, amount in rows
     ]
 
 

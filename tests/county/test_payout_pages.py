@@ -756,3 +756,23 @@ def test_a_batchs_village_buttons_name_the_township_of_villages_of_one_name(clie
         assert re.search(rf'data-village="{village.id}" href="[^"]*">{village.township.name} · 柳溪村</a>', html), html
     cards = client.get(f"/county/cards?village_id={there.id}&month=2026-11").get_data(as_text=True)
     assert f"{there.township.name} · 柳溪村 · " in cards
+
+
+def test_the_households_waiting_for_an_account_name_the_township_of_a_village_another_shares(
+    client, auth, county_user, world, db
+):
+    """The list to pick a household from for its payment account named its village 柳溪村 alone, though
+    another township has a 柳溪村 too; it names the township now (`catalog.services.village_labels`), and a
+    village no other township's shares stays named alone. Heads stay masked."""
+    from tests.factories import make_township, make_village
+
+    a, b, c = world["households"]
+    here = a.village.township.name
+    make_village(name="柳溪村", township=make_township(name="别镇"))
+    commit()
+    auth.login(county_user)
+    html = unescape(client.get("/county/payouts").get_data(as_text=True))
+    rows = dict(re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td>", html))
+    assert rows[str(a.id)] == rows[str(b.id)] == f"{here} · 柳溪村"
+    assert rows[str(c.id)] == "罗渡村"
+    assert "王**" in html and "王小明" not in html and "李大山" not in html
