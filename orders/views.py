@@ -59,8 +59,6 @@ from orders.services.pickup import (
     shipment_code_to_show,
 )
 from orders.services.placement import (
-    MAX_GUESTS,
-    MAX_UNITS,
     AddressData,
     payment_methods_for,
     place_cart_order,
@@ -239,12 +237,13 @@ def _optional_id(value, field: str) -> int | None:
 
 
 #: What a booking form sends that its page reads back from its query (tourism.listing_detail), and how
-#: each is checked: only a value the page accepts is carried (a refused guests=0 is left to its default).
+#: each is checked: a date or an id only as the page accepts it; the party and the rooms as typed (a refused
+#: guests=0 or units=abc comes back in its box with the refusal, not as the box's default 2).
 _TYPED_BOOKING = {
     "checkin": parse_date,
     "checkout": parse_date,
-    "guests": lambda v: parse_int(v, minimum=1, maximum=MAX_GUESTS),
-    "units": lambda v: parse_int(v, minimum=1, maximum=MAX_UNITS),
+    "guests": lambda v: v[:20],
+    "units": lambda v: v[:20],
     "unit_type_id": lambda v: parse_int(v, minimum=1, maximum=MAX_ID),
     "session_id": lambda v: parse_int(v, minimum=1, maximum=MAX_ID),
 }

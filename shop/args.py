@@ -220,6 +220,20 @@ def page_month_arg(name: str, *, label: str, instead: str) -> tuple[tuple[int, i
         return None, 422
 
 
+def page_int_arg(name: str, *, label: str, instead: str, low: int, high: int) -> tuple[int | None, int]:
+    """`?name=` as a whole number from `low` to `high` for a page that has a default when it is absent, as
+    `page_date_arg` reads a day: (the number or None, 200), or (None, 422) with the reason flashed when it is
+    typed wrong by hand into the URL (0, abc, 99999) — the page answers as usual with its default, not a 400."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None, 200
+    number = int_or_none(value, minimum=low, maximum=high)
+    if number is not None:
+        return number, 200
+    _typed_wrong(label, value, expected=_("整数"), low=str(low), high=str(high), instead=instead)
+    return None, 422
+
+
 def page_year_arg(name: str, *, label: str, instead: str, low: int, high: int) -> tuple[int | None, int]:
     """`?name=YYYY` for a page with a default year (this one), as `page_date_arg` reads a day: (the year
     or None, 200), or (None, 422) with the reason flashed when it is not a year from `low` to `high`

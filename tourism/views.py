@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any, Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -18,7 +18,7 @@ from catalog.services import list_villages
 from orders import cashbook_pages
 from orders.services import cashbook as cash
 from orders.services.placement import MAX_GUESTS
-from shop.args import MAX_ID, MAX_INT, int_arg, link_args, page_date_arg, page_month_arg, parse_date, parse_int
+from shop.args import MAX_ID, MAX_INT, int_arg, int_or_none, link_args, page_date_arg, page_int_arg, page_month_arg, parse_date, parse_int
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
@@ -58,6 +58,7 @@ from tourism.services.booking import (
     book_listing,
     booking_cancelable,
     booking_canceled_already,
+    booking_refusal,
     cancel_booking,
     cancel_quote,
     cancels_with_its_order,
@@ -81,6 +82,7 @@ from tourism.services.booking import (
     no_show_refusal,
     refund_kept,
     room_for_party,
+    same_bookings_held,
     start_card_payment,
 )
 from tourism.services.host import (
@@ -338,6 +340,15 @@ def _render_listing(listing, form, status=200):
         session=next(((s, left) for s, left in offered if s.id == form.session_id.data), None),
     )
     too_far = horizon_refusal(check_in, today)  # said where the quote would be: no quote for those dates
+    # the traveller's own live booking of the same dates (session, day): said above the form, 预订 asks first
+    held_already = same_bookings_held(
+        current_user,
+        listing,
+        check_in=check_in if isinstance(check_in, date) else None,
+        check_out=check_out if isinstance(check_out, date) else None,
+        session_id=form.session_id.data if isinstance(form.session_id.data, int) else None,
+        now=now,
+    )
     return render_template(
         "tourism/listing_detail.html",
         listing=listing,
@@ -353,6 +364,7 @@ def _render_listing(listing, form, status=200):
         pick_out=check_out,
         quote=quote,
         too_far=too_far.message if too_far else None,
+        held_already=held_already,
         quote_guests=guests,
         quote_units=units,
         guests_limit=listing_guests_limit(listing),
@@ -402,6 +414,28 @@ def _typed_booking_args(typed) -> dict[str, str]:
     return args
 
 
+def _refusal_said() -> bool:
+    """Whether a refusal that sent the visitor to this page said what was wrong already (a 加入购物车 refused,
+    `orders.views._back_with_typed_booking`, with what was typed in the query): the page says it once."""
+    return any(category == "error" for category, _message in session.get("_flashes", ()))
+
+
+def _typed_count(field, name: str, *, label: str, said: bool) -> tuple[int | None, int]:
+    """`?guests=` or `?units=` of a listing's page (`TYPED_BOOKING_NUMBERS`): (the number, 200), (None, 200)
+    when absent, or (None, 422) when typed wrong (0, abc, 999) — said on the page as a date typed wrong is
+    (unless the refusal that sent the visitor here said it, `said`), and shown in `field`'s box as typed."""
+    high = TYPED_BOOKING_NUMBERS[name]
+    if said:
+        typed = request.args.get(name, "").strip()
+        number, status = (int_or_none(typed, minimum=1, maximum=high), 200) if typed else (None, 200)
+        status = 422 if typed and number is None else status
+    else:
+        number, status = page_int_arg(name, label=label, instead=_("请重新填写"), low=1, high=high)
+    if status == 422:
+        field.raw_data = [request.args.get(name, "").strip()[:20]]
+    return number, status
+
+
 @bp.get("/listings/<int:listing_id>")
 @bp.get("/listings/<int:listing_id>-<slug>")
 def listing_detail(listing_id: int, slug: str | None = None):
@@ -417,16 +451,18 @@ def listing_detail(listing_id: int, slug: str | None = None):
             301,
         )
     form = _booking_form(listing)
+    said = _refusal_said()  # before this page's own messages
     # carry the dates and party size from the search page into the booking form
     # (a date typed wrong into the URL is said on the page, flashed, 422, the form left to fill in)
     check_in, in_status = page_date_arg("checkin", label=_("入住日期"), instead=_("请重新选择日期"))
     check_out, out_status = page_date_arg("checkout", label=_("离店日期"), instead=_("请重新选择日期"))
     form.checkin.data = form.checkin.data or check_in
     form.checkout.data = form.checkout.data or check_out
-    guests = _int_arg("guests", maximum=TYPED_BOOKING_NUMBERS["guests"])
+    # a party or rooms typed wrong (0, abc) likewise: said on the page, 422, what was typed shown in its box
+    guests, guests_status = _typed_count(form.guests, "guests", label=_("人数"), said=said)
     if guests:
         form.guests.data = guests
-    units = _int_arg("units", maximum=TYPED_BOOKING_NUMBERS["units"])
+    units, units_status = _typed_count(form.units, "units", label=_("间数"), said=said)
     if units:
         form.units.data = units
     # the room type or session a refused booking form was sent with (orders.views._back_with_typed_booking)
@@ -438,7 +474,7 @@ def listing_detail(listing_id: int, slug: str | None = None):
         if unit_type is not None:
             form.unit_type_id.data, form.units.data = unit_type.id, rooms
     form.session_id.data = _int_arg("session_id", maximum=MAX_ID)
-    return _render_listing(listing, form, 422 if 422 in (in_status, out_status) else 200)
+    return _render_listing(listing, form, 422 if 422 in (in_status, out_status, guests_status, units_status) else 200)
 
 
 @bp.route("/listings/<int:listing_id>/book", methods=["GET", "POST"])
@@ -479,6 +515,32 @@ def book(listing_id: int):
         units=form.units.data or 1,
         pay_on_arrival=form.payment_method.data == "arrival",
     )
+    same = same_bookings_held(
+        current_user, listing, check_in=req.check_in, check_out=req.check_out, session_id=req.session_id, now=now
+    )
+    if same and not confirmed():
+        # the traveller holds this already (Back, then 预订 again?): refused at once if it would be, else asked
+        refusal = booking_refusal(req, listing, user=current_user, now=now)
+        if refusal is not None:
+            flash(refusal.message, "error")
+            mark_refused_fields(form, refusal)
+            return _render_listing(listing, form, refusal.status)
+        page = ask_first(
+            _("您已预订此日期：%(code)s。确认再预订一个？", code=same[0].code),
+            # back to the listing as typed: its notice links to the booking held already
+            back=url_for(
+                "tourism.listing_detail",
+                listing_id=listing.id,
+                slug=listing.slug,
+                **_typed_booking_args(request.form),
+                **_list_args(),
+            ),
+            details=[_("已有的预订：%(codes)s", codes="、".join(b.code for b in same))],
+            button=_("再预订一个"),
+            undo=_("不需要的预订可在“我的预订”中按取消政策取消。"),
+        )
+        if page is not None:
+            return page
     try:  # the same page posted twice: the first POST made the booking, the bookings list shows it
         booking = create_once(
             form,

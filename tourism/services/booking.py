@@ -992,6 +992,70 @@ def list_user_bookings(user) -> list[Booking]:
     )
 
 
+def booking_refusal(req: BookingRequest, listing: Listing, *, user, now: datetime) -> DomainError | None:
+    """Why `book_listing` would refuse `req` now on what needs no lock (card payments off, the payment
+    method, the dates, party and rooms, the pay-on-arrival nights and rooms), else None: a 预订 that asks
+    first (`same_bookings_held`) refuses these at once, never after its confirmation. The rooms or places
+    left and the account's open unpaid bookings are counted by the booking itself, under its locks."""
+    try:
+        if not req.pay_on_arrival and not card_payments_enabled():
+            raise ValidationError(
+                "booking_card_payments_off", fields={"payment_method": "card payments are not available"}
+            )
+        _checked(req, listing, user=user, now=now, locked=True)  # read only: no account lock taken here
+    except DomainError as exc:
+        return exc
+    return None
+
+
+#: A booking still to be used or being used: held (while its hold lasts), confirmed, checked in.
+LIVE_STATUSES = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
+
+
+def same_bookings_held(
+    user,
+    listing: Listing,
+    *,
+    check_in: date | None = None,
+    check_out: date | None = None,
+    session_id: int | None = None,
+    now: datetime,
+) -> list[Booking]:
+    """The traveller's live bookings (`LIVE_STATUSES`, a hold not yet passed) of `listing` for the same
+    thing as asked: a stay's same check-in and check-out, an experience's same session, a ticket's same
+    day (whatever the room type, ticket kind or party). Newest first; none when nothing is asked yet or
+    nobody is signed in. The listing's page says them, and its 预订 asks first before booking another
+    (`tourism.views.book`): a second identical booking by accident (Back, then 预订 again) is caught,
+    one made on purpose (two rooms on two bookings) is confirmed."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    if listing.kind == ListingKind.EXPERIENCE:
+        if not session_id:
+            return []
+        same = [Booking.session_id == session_id]
+    elif listing.kind == ListingKind.STAY:
+        if check_in is None or check_out is None:
+            return []
+        same = [Booking.check_in_date == check_in, Booking.check_out_date == check_out]
+    else:
+        if check_in is None:
+            return []
+        same = [Booking.check_in_date == check_in]
+    return list(
+        db.session.scalars(
+            sa.select(Booking)
+            .where(
+                Booking.user_id == user.id,
+                Booking.listing_id == listing.id,
+                Booking.status.in_(LIVE_STATUSES),
+                sa.or_(Booking.status != BookingStatus.HELD, Booking.expires_at.is_(None), Booking.expires_at > now),
+                *same,
+            )
+            .order_by(Booking.created_at.desc(), Booking.id.desc())
+        )
+    )
+
+
 # --- cancel ------------------------------------------------------------------------------------
 
 
