@@ -18,7 +18,18 @@ from catalog.services import list_villages
 from orders import cashbook_pages
 from orders.services import cashbook as cash
 from orders.services.placement import MAX_GUESTS
-from shop.args import MAX_ID, MAX_INT, int_arg, int_or_none, link_args, page_date_arg, page_int_arg, page_month_arg, parse_date, parse_int
+from shop.args import (
+    MAX_ID,
+    MAX_INT,
+    int_arg,
+    int_or_none,
+    link_args,
+    page_date_arg,
+    page_int_arg,
+    page_month_arg,
+    parse_date,
+    parse_int,
+)
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback

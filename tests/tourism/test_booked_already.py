@@ -123,7 +123,11 @@ def test_a_party_or_rooms_typed_wrong_into_a_listings_address_is_said_on_the_pag
     listing = make_listing(name="罗渡山居")
     db.session.commit()
     url = f"/listings/{listing.id}-{listing.slug}"
-    for query, label in (("guests=0", "人数「0」无效"), ("units=abc", "间数「abc」无效"), ("guests=999", "人数「999」无效")):
+    for query, label in (
+        ("guests=0", "人数「0」无效"),
+        ("units=abc", "间数「abc」无效"),
+        ("guests=999", "人数「999」无效"),
+    ):
         r = client.get(f"{url}?{query}&checkin={_day(3)}&checkout={_day(5)}")
         html = r.get_data(as_text=True)
         assert r.status_code == 422 and label in html and "罗渡山居" in html, query
