@@ -67,6 +67,16 @@ def claim(form: str, token: str, *, user_id: int | None, now: datetime) -> bool:
     return inserted is not None
 
 
+def claimed(form: str, token: str | None) -> bool:
+    """Whether (form, token) was claimed already (the same page posted again); reads only. For a view that
+    asks a question before it creates (`shop.confirm.ask_first`): the page posted twice is told the first
+    POST did it (`shop.forms.create_once`), not asked."""
+    if not valid_token(token):
+        return False
+    key = f"{form}:{token}"
+    return db.session.scalar(sa.select(FormSubmission.id).where(FormSubmission.key == key)) is not None
+
+
 def claim_or_refuse(form: str, token: str | None, *, user_id: int | None, now: datetime) -> None:
     """`claim`, raising AlreadySubmitted when the token was used (or is not a token at all)."""
     if not valid_token(token):

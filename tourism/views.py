@@ -37,6 +37,7 @@ from shop.errors import N_, DomainError, error_message, flash_domain_errors
 from shop.forms import create_once, flash_form_errors, mark_refused_fields
 from shop.kept_form import restored as restored_form
 from shop.money import format_yuan
+from shop.once import claimed
 from shop.qr import qr_data_uri
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
 from tourism.forms import (
@@ -410,8 +411,8 @@ def _list_args() -> dict[str, int]:
 
 def _typed_booking_args(typed) -> dict[str, str]:
     """The booking form's fields (`TYPED_BOOKING_ARGS`) of `typed` for a listing's page's query: a whole
-    number out of the page's range (人数 0 or 99999, typed before signing in) is left out, for the form to
-    be filled again rather than the page refused (400); a date as typed, which the page says is wrong."""
+    number out of the page's range (人数 0 or 99999, typed before signing in) is left out, the box's default
+    shown (the page would say it is wrong, `_typed_count`); a date as typed, which the page says is wrong."""
     args = {}
     for name in TYPED_BOOKING_ARGS:
         value = (typed.get(name) or "").strip()[:20]
@@ -529,7 +530,7 @@ def book(listing_id: int):
     same = same_bookings_held(
         current_user, listing, check_in=req.check_in, check_out=req.check_out, session_id=req.session_id, now=now
     )
-    if same and not confirmed():
+    if same and not confirmed() and not claimed("tourism.book", form.form_token.data):
         # the traveller holds this already (Back, then 预订 again?): refused at once if it would be, else asked
         refusal = booking_refusal(req, listing, user=current_user, now=now)
         if refusal is not None:

@@ -64,6 +64,12 @@ def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
         method.check()
     tourist.step("booking form")
     tourist.submit_and_wait(lambda: form.get_by_role("button", name=book).click())
+    if "/confirm/" in page.url:  # these dates booked already (the journey's other variant, on the same days): asked
+        expect(page.locator("main")).to_contain_text(tourist.t_before("您已预订此日期：%(code)s。确认再预订一个？"))
+        tourist.step("booked these dates already: asked first")
+        tourist.submit_and_wait(
+            lambda: page.locator("main").get_by_role("button", name=tourist.t("再预订一个")).click()
+        )
 
     m = re.search(r"/bookings/([A-Za-z0-9-]+)$", page.url.split("?")[0])
     assert m, f"not on a booking page: {page.url}"
