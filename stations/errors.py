@@ -23,6 +23,10 @@ MESSAGES = {
     "cannot_ship": N_("当前状态「%(status)s」不能发货"),
     "cash_before_shipping": N_("此订单是到站点付款：顾客在本站柜台付清现金（确认已收现金）后才能发货"),
     "household_not_served": N_("请选择本站服务村的农户"),
+    "product_changed_since_shown": N_("「%(name)s」在您打开这个页面后已被修改（价格 %(price)s，上架）：请核对后再保存"),
+    "product_changed_since_shown_unpublished": N_(
+        "「%(name)s」在您打开这个页面后已被修改（价格 %(price)s，已下架）：请核对后再保存"
+    ),
     "producer_not_found": N_("生产者（合作社）不存在"),
     "household_repeated": N_("同一农户重复填写"),
     "invalid_initial_stock": N_("库存须在 0 到 100000 之间"),

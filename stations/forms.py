@@ -89,6 +89,9 @@ class ProductEditForm(ShopForm):
     is_published = SelectField(
         _l("上架"), choices=[SelectChoice("1", _l("上架")), SelectChoice("0", _l("下架"))], validate_choice=True
     )
+    #: what 本站商品 showed of the product (`stations.services.assisted.product_shown`), set as the page is drawn:
+    #: a form from a page drawn before another operator's change is refused, not saved over it
+    shown = HiddenField()
 
 
 class FamilyForm(ShopForm):

@@ -44,7 +44,7 @@ from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
-from shop.errors import DomainError, NotFound, error_message, flash_domain_errors
+from shop.errors import Conflict, DomainError, NotFound, error_message, flash_domain_errors
 from shop.extensions import db
 from shop.filters import local_dt
 from shop.forms import create_once, flash_form_errors, mark_refused_fields
@@ -824,19 +824,27 @@ def recall_refund(code: str):
 @bp.get("/products")
 @role_required(Role.OPERATOR)
 def products():
-    station = _current_station()
+    return _products_page(_current_station())
+
+
+def _products_page(station: Station, *, refused: tuple[int, ProductEditForm] | None = None, status: int = 200):
+    """本站商品; `refused`: the product whose edit form was refused and the form as typed, shown open with
+    what was typed and carrying what this page shows (`assisted.product_shown`): sent again, it is saved."""
     listed = assisted.list_station_products(station.id)
+    waiting = pending_changes_of([p.id for p in listed])
     return render_template(
         "stations/products.html",
         station=station,
-        edit_form=ProductEditForm(),
+        edit_form=ProductEditForm(formdata=None),
         products=listed,
-        waiting=pending_changes_of([p.id for p in listed]),
+        waiting=waiting,
         returned=returned_changes_of([p.id for p in listed]),
+        shown={p.id: assisted.product_shown(p, waiting.get(p.id)) for p in listed},
+        refused=refused,
         families=assisted.station_families(station.id),
         family_form=FamilyForm(),
         station_args=_station_args(station),
-    )
+    ), status
 
 
 def _family_order(family) -> list[int]:
@@ -889,13 +897,22 @@ def product_edit(product_id: int):
     else:
         returned = product.approval_status == ApprovalStatus.REJECTED
         with flash_domain_errors():
-            assisted.update_product(
-                product,
-                actor=current_user,
-                now=now_utc(),
-                price_fen=form.price.fen,
-                is_published=form.is_published.data == "1",
-            )
+            try:
+                assisted.update_product(
+                    product,
+                    actor=current_user,
+                    now=now_utc(),
+                    price_fen=form.price.fen,
+                    is_published=form.is_published.data == "1",
+                    shown=form.shown.data or None,
+                )
+            except Conflict as exc:  # changed since the page was drawn: the page as it is now, the typing kept
+                if not exc.code.startswith("product_changed_since_shown"):
+                    raise
+                rollback()
+                flash(exc.message, "error")
+                product = assisted.get_product_for(current_user, product_id)
+                return _products_page(product.station, refused=(product.id, form), status=exc.status)
             waiting = pending_change(product.id)
             commit()
             if waiting is not None:

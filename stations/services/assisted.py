@@ -14,15 +14,16 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from catalog.changes import needs_recertification, request_change, resubmit_if_returned
+from catalog.changes import needs_recertification, pending_change, request_change, resubmit_if_returned
 from catalog.images import check_image, save_product_image
-from catalog.models import Household, Product, ProductFamily
+from catalog.models import Household, Product, ProductChange, ProductFamily
 from catalog.services import ProductInput, create_product
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
-from shop.errors import NotFound, ValidationError, check_price_fen
+from shop.errors import Conflict, NotFound, ValidationError, check_price_fen
 from shop.extensions import db
+from shop.money import format_yuan
 from stock.models import Station, StockRecord
 from stock.services import MAX_QUANTITY, correct_stock, receive_stock, set_on_hand
 
@@ -187,6 +188,34 @@ def get_family_for(user, family_id: int) -> ProductFamily:
     return family
 
 
+def shown_price_fen(product: Product, change: ProductChange | None) -> int:
+    """The price 本站商品 shows in a product's form: the one the station asked for while it waits for the
+    county's re-certification (`change`, the product's pending change), else the price on sale."""
+    return change.price_fen if change is not None and change.price_fen else product.price_fen
+
+
+def product_shown(product: Product, change: ProductChange | None) -> str:
+    """What 本站商品 showed of a product as its edit form carries it back (`update_product`'s `shown`): the
+    price in its form (`shown_price_fen`) and whether it is on sale, in one string."""
+    return f"{shown_price_fen(product, change)}:{int(bool(product.is_published))}"
+
+
+def _check_shown(product: Product, shown: str) -> None:
+    """Refuse, under the product's lock, a form from a page drawn before another change: saved, it would put
+    back the price and 上架 state its page showed over what another operator saved since."""
+    product = db.session.execute(
+        sa.select(Product).where(Product.id == product.id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    change = pending_change(product.id)
+    if shown != product_shown(product, change):
+        raise Conflict(
+            "product_changed_since_shown" if product.is_published else "product_changed_since_shown_unpublished",
+            name=product.name,
+            price=format_yuan(shown_price_fen(product, change)),
+            fields={"price_fen": "changed since shown"},
+        )
+
+
 def update_product(
     product: Product,
     *,
@@ -199,12 +228,18 @@ def update_product(
     reason: str | None = None,
     name: str | None = None,
     unit: str | None = None,
+    shown: str | None = None,
 ) -> Product:
     """Price, name, unit, published flag, stock (a correction with a reason, never a bare overwrite).
 
     On an approved product, price, name and unit are certified facts: a change waits for the
     county's re-certification (`catalog.changes.request_change`) and the approved version stays on
-    sale meanwhile (`catalog.changes.pending_change(product.id)` shows what waits)."""
+    sale meanwhile (`catalog.changes.pending_change(product.id)` shows what waits).
+
+    `shown`: what the page the form came from showed (`product_shown`: the price in its form, a change
+    waiting for the county included, and 上架). When that has changed since (another operator's page saved
+    first), the form would put the old values back: it is refused (409 `product_changed_since_shown`, naming
+    the price and state now), nothing changes. The JSON API sends none: last write wins there."""
     if price_fen is not None:
         check_price_fen(price_fen, limit=MAX_PRICE_FEN)
     if name is not None:
@@ -219,6 +254,8 @@ def update_product(
         raise ValidationError("stock_reason_required", fields={"reason": "required"})
     if stock is not None and stock_delta is not None:
         raise ValidationError("stock_ambiguous", fields={"stock": "ambiguous"})
+    if shown is not None:
+        _check_shown(product, shown)
     record = db.session.execute(sa.select(StockRecord).where(StockRecord.product_id == product.id)).scalar_one()
     if stock is not None:
         set_on_hand(record, stock, reason=reason or "", actor=actor, now=now)

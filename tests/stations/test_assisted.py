@@ -288,3 +288,52 @@ def test_the_database_refuses_a_weight_of_zero_grams_too(db, world):
     product.weight_g = 1
     db.session.flush()
     assert db.session.scalar(sa.select(Product.weight_g).where(Product.id == product.id)) == 1
+
+
+def _edit_shown(page: str, product_id: int) -> str:
+    """The product's edit form's `shown` on 本站商品 (what the page showed of the product)."""
+    form = page.split(f'action="/station/products/{product_id}/edit"', 1)[1]
+    return form.split('name="shown" value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_product_form_from_a_page_drawn_before_another_change_is_refused_not_saved_over_it(db, world, client, auth):
+    """Two operators have 本站商品 open, A土鸡蛋 at ¥33.33, on sale. The desk asks ¥40 (it waits for the county);
+    the phone, still drawn at ¥33.33, takes it off sale — its form carries ¥33.33 back and withdrew the ¥40 asked.
+    It is refused (409, naming the price and state now: ¥40.00 as the page shows it, the change waiting included),
+    nothing changes, the typing is kept; saved again from the page it answers with, it goes through."""
+    from catalog.changes import pending_change
+
+    product = world.a.product
+    auth.login(world.a.operator)
+    desk, phone = (client.get("/station/products").get_data(as_text=True) for _ in range(2))
+    shown = _edit_shown(phone, product.id)
+    assert shown == _edit_shown(desk, product.id)
+    edit = f"/station/products/{product.id}/edit"
+    assert client.post(edit, data={"price": "40", "is_published": "1", "shown": shown}).status_code == 302
+    stale = client.post(edit, data={"price": "33.33", "is_published": "0", "shown": shown})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "「A土鸡蛋」在您打开这个页面后已被修改（价格 ¥40.00，上架）" in page
+    assert 'value="33.33"' in page.split(f'action="{edit}"', 1)[1].split("</form>", 1)[0]  # the typing kept
+    db.session.expire_all()
+    assert (product.price_fen, product.is_published, pending_change(product.id).price_fen) == (3333, True, 4000)
+    again = client.post(edit, data={"price": "40", "is_published": "0", "shown": _edit_shown(page, product.id)})
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert (product.is_published, pending_change(product.id).price_fen) == (False, 4000)
+
+
+def test_a_product_form_nobody_changed_since_is_saved(db, world, client, auth):
+    """The page's `shown` still what is stored (the same page saving twice in a row, after a redraw): saved."""
+    from catalog.changes import pending_change
+
+    product = world.a.product
+    auth.login(world.a.operator)
+    edit = f"/station/products/{product.id}/edit"
+    shown = _edit_shown(client.get("/station/products").get_data(as_text=True), product.id)
+    assert client.post(edit, data={"price": "35", "is_published": "1", "shown": shown}).status_code == 302
+    shown = _edit_shown(client.get("/station/products").get_data(as_text=True), product.id)
+    assert shown.startswith("3500:")  # the page shows the price waiting for the county
+    assert client.post(edit, data={"price": "35", "is_published": "0", "shown": shown}).status_code == 302
+    db.session.expire_all()
+    assert (product.is_published, pending_change(product.id).price_fen) == (False, 3500)
