@@ -72,6 +72,13 @@ MESSAGES = {
     "invalid_coordinate": N_("坐标须为十进制度数，最多 6 位小数，例如 28.547123"),
     "listing_kind_invalid": N_("请选择项目类型：住宿、体验或门票"),
     "listing_name_invalid": N_("请填写项目名称（最多 %(n)s 个字）"),
+    "listing_changed_since_shown": N_(
+        "「%(name)s」的介绍与取消政策在您打开这个页面后已修改（现在：提前 %(days)s 天可免费取消，逾期取消收取 %(pct)s%%）："
+        "请核对后再保存"
+    ),
+    "listing_place_changed_since_shown": N_(
+        "「%(name)s」的位置与电话在您打开这个页面后已修改（现在：地址 %(address)s，电话 %(phone)s）：请核对后再保存"
+    ),
     "listing_needs_photo": N_("请先上传至少一张照片，再对游客开放"),
     "listing_not_found": N_("项目不存在"),
     "listing_photos_full": Nn_(

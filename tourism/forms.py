@@ -80,6 +80,9 @@ class ListingTermsForm(ShopForm):
     )
     pay_on_arrival = BooleanField(_l("允许到店支付"))
     is_published = BooleanField(_l("对游客开放（取消勾选即暂停接受新预订）"))
+    #: what the page showed of the stored terms (`tourism.services.host.listing_terms_shown`), set as the page is
+    #: drawn: a form from a page drawn before another change is refused, not saved over it
+    shown = HiddenField()
 
 
 class UnitTypeForm(ShopForm):
@@ -106,6 +109,8 @@ class ListingPlaceForm(ShopForm):
     contact_phone = StringField(
         _l("联系电话（预订后游客可见；空=账户手机号）"), validators=[Optional(), Length(max=20)]
     )
+    #: what the page showed of the stored place (`tourism.services.place.listing_place_shown`), as `shown` above
+    shown = HiddenField()
 
 
 class ListingPhotoForm(ShopForm):

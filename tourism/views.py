@@ -106,6 +106,7 @@ from tourism.services.host import (
     get_host_listing,
     list_host_listings,
     listing_bookings,
+    listing_terms_shown,
     overdue_arrivals,
     reopen_date,
     todays_arrivals,
@@ -120,6 +121,7 @@ from tourism.services.place import (
     ListingPlace,
     add_listing_photo,
     host_contact_visible,
+    listing_place_shown,
     quote_dates,
     quote_span,
     remove_listing_photo,
@@ -846,10 +848,15 @@ def render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None,
     forms = [(ut, unit_forms.get(ut.id) or _unit_type_form(ut)) for ut in listing.unit_types]
     for ut, form in forms:  # what this page shows, refused forms too: sent again after a look, it is saved
         form.shown.data = unit_type_shown(ut)
+    # a terms form refused as drawn before another change: the page shows the terms stored now beside the typing
+    terms_changed = bool(terms_form.shown.data) and terms_form.shown.data != listing_terms_shown(listing)
+    terms_form.shown.data = listing_terms_shown(listing)
+    place_form.shown.data = listing_place_shown(listing)
     return render_template(
         "tourism/host_listing_edit.html",
         listing=listing,
         terms_form=terms_form,
+        terms_changed=terms_changed,
         unit_forms=forms,
         place_form=place_form,
         photo_form=ListingPhotoForm(),
@@ -874,7 +881,7 @@ def host_listing_place(listing_id: int):
     )
     return _host_edit_saved(
         listing_id,
-        lambda: update_listing_place(listing, place, actor=current_user, now=now_utc()),
+        lambda: update_listing_place(listing, place, actor=current_user, now=now_utc(), shown=form.shown.data or None),
         form,
         {"place_form": form},
         default=form.address,
@@ -967,7 +974,7 @@ def host_listing_update(listing_id: int):
     )
     return _host_edit_saved(
         listing_id,
-        lambda: update_listing_terms(listing, terms, actor=current_user, now=now_utc()),
+        lambda: update_listing_terms(listing, terms, actor=current_user, now=now_utc(), shown=form.shown.data or None),
         form,
         {"terms_form": form},
         default=form.free_cancel_days,

@@ -363,3 +363,79 @@ def test_a_room_type_form_from_a_page_drawn_before_another_change_is_refused_not
     assert again.status_code == 302
     db.session.expire_all()
     assert (db.session.get(UnitType, ut.id).price_fen, db.session.get(UnitType, ut.id).units) == (26000, 1)
+
+
+def _form_shown(page: str, action: str) -> str:
+    """The `shown` of the page's form posting to `action` (what the page showed of what that form edits)."""
+    form = page.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    return form.split('name="shown"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_terms_form_from_a_page_drawn_before_another_change_is_refused_not_saved_over_it(client, db, auth):
+    """The host's desk and phone both show the listing's terms. The desk loosens the policy to 5 days and
+    rewrites the 介绍; the phone, still drawn with the old ones, only turns off pay on arrival — its form carries
+    the old 介绍 and policy back. It was saved, the desk's work silently gone; it is refused (409, naming the
+    policy stored now, the terms stored now shown beside the typing), nothing changes; saved again from the page
+    it answers with, it goes through."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, pay_on_arrival=True)
+    auth.login(host)
+    edit = f"/host/listings/{listing.id}/edit"
+    desk, phone = client.get(edit).get_data(as_text=True), client.get(edit).get_data(as_text=True)
+    shown = _form_shown(phone, edit)
+    assert shown == _form_shown(desk, edit)
+    desk_terms = _terms(description="桌面写的新介绍", free_cancel_days="5", cancel_fee_pct="30")
+    assert client.post(edit, data={**desk_terms, "shown": shown}).status_code == 302
+    stale = client.post(edit, data={**_terms(description="旧介绍", pay_on_arrival=None), "shown": shown})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "的介绍与取消政策在您打开这个页面后已修改（现在：提前 5 天可免费取消，逾期取消收取 30%）" in page
+    assert "桌面写的新介绍" in page and "旧介绍" in page  # what is stored now, and what was typed
+    db.session.expire_all()
+    stored = db.session.get(Listing, listing.id)
+    assert (stored.description, stored.free_cancel_days, stored.pay_on_arrival) == ("桌面写的新介绍", 5, True)
+    again = {**desk_terms, "pay_on_arrival": None, "shown": _form_shown(page, edit)}
+    assert client.post(edit, data={k: v for k, v in again.items() if v is not None}).status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(Listing, listing.id)
+    assert (stored.description, stored.free_cancel_days, stored.pay_on_arrival) == ("桌面写的新介绍", 5, False)
+
+
+def test_a_terms_form_nobody_changed_since_is_saved(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    auth.login(host)
+    edit = f"/host/listings/{listing.id}/edit"
+    for description in ("第一次", "第二次"):  # each from the page drawn after the last save
+        shown = _form_shown(client.get(edit).get_data(as_text=True), edit)
+        assert client.post(edit, data={**_terms(description=description), "shown": shown}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Listing, listing.id).description == "第二次"
+
+
+def test_a_place_form_from_a_page_drawn_before_another_change_is_refused_not_saved_over_it(client, db, auth):
+    """The same for 位置与电话: the desk sets the phone; the phone's older page, fixing the address, would put
+    the old (empty) phone back. Refused (409, naming the address and phone stored now), nothing changes; saved
+    again from the page it answers with, it goes through; a page nobody changed since saves as before."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    auth.login(host)
+    edit, place = f"/host/listings/{listing.id}/edit", f"/host/listings/{listing.id}/place"
+    desk, phone = client.get(edit).get_data(as_text=True), client.get(edit).get_data(as_text=True)
+    shown = _form_shown(phone, place)
+    assert shown == _form_shown(desk, place)
+    desk_place = {"address": "罗渡村 12 号", "latitude": "", "longitude": "", "contact_phone": "13800138000"}
+    assert client.post(place, data={**desk_place, "shown": shown}).status_code == 303
+    stale = client.post(place, data={**desk_place, "address": "罗渡村 21 号", "contact_phone": "", "shown": shown})
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert "的位置与电话在您打开这个页面后已修改（现在：地址 罗渡村 12 号，电话 13800138000）" in page
+    assert 'value="罗渡村 21 号"' in page  # the typing kept
+    db.session.expire_all()
+    stored = db.session.get(Listing, listing.id)
+    assert (stored.address, stored.contact_phone) == ("罗渡村 12 号", "13800138000")
+    again = {**desk_place, "address": "罗渡村 21 号", "shown": _form_shown(page, place)}
+    assert client.post(place, data=again).status_code == 303
+    db.session.expire_all()
+    stored = db.session.get(Listing, listing.id)
+    assert (stored.address, stored.contact_phone) == ("罗渡村 21 号", "13800138000")

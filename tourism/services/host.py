@@ -3,6 +3,7 @@ bookings whose arrival day passed unhandled."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -331,14 +332,50 @@ def check_listing_texts(description: str, included: str) -> None:
         raise ValidationError("text_too_long", fields={"description": "too_long"})
 
 
-def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: datetime) -> dict:
+def shown_digest(*values) -> str:
+    """What a page showed of stored values, as a form carries it back (`listing_terms_shown`,
+    `tourism.services.place.listing_place_shown`): a digest, not the texts themselves (a 介绍 of 5,000
+    characters is not sent twice)."""
+    text = "\x1f".join("" if value is None else str(value) for value in values)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def listing_terms_shown(listing: Listing) -> str:
+    """What a page showed of a listing's terms as its 介绍与取消政策 form carries it back
+    (`update_listing_terms`'s `shown`)."""
+    return shown_digest(
+        listing.description,
+        listing.included,
+        listing.free_cancel_days,
+        listing.cancel_fee_pct,
+        bool(listing.pay_on_arrival),
+        bool(listing.is_published),
+    )
+
+
+def lock_listing(listing: Listing) -> Listing:
+    """The listing's row, locked and read afresh: one edit of its terms or place at a time, each checked
+    against what is stored when it is written."""
+    return db.session.execute(
+        sa.select(Listing).where(Listing.id == listing.id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def update_listing_terms(
+    listing: Listing, terms: ListingTerms, *, actor, now: datetime, shown: str | None = None
+) -> dict:
     """Change description, what is included, the cancellation policy, pay-on-arrival and whether
     new bookings are taken. Returns the audited changes. A listing without a photo is not opened to
     tourists (409 `listing_needs_photo`); one already open stays open.
 
     Cancellation reads the listing's policy when the guest cancels, so a guest must never find a
     stricter policy than the one they booked under: while the listing has bookings to come, the
-    policy may only be loosened."""
+    policy may only be loosened.
+
+    `shown`: what the page the form came from showed (`listing_terms_shown`). When the terms were changed
+    since (the host's other tab or phone), the form would put back what it showed: it is refused under the
+    listing's lock (409 `listing_changed_since_shown`, naming the policy stored now; the page shows the rest),
+    nothing changes."""
     if not isinstance(terms.free_cancel_days, int) or not 0 <= terms.free_cancel_days <= MAX_FREE_CANCEL_DAYS:
         raise ValidationError(
             "free_cancel_days_out_of_range", n=MAX_FREE_CANCEL_DAYS, fields={"free_cancel_days": "out_of_range"}
@@ -346,6 +383,16 @@ def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: d
     if not isinstance(terms.cancel_fee_pct, int) or not 0 <= terms.cancel_fee_pct <= 100:
         raise ValidationError("cancel_fee_out_of_range", fields={"cancel_fee_pct": "out_of_range"})
     check_listing_texts(terms.description, terms.included)
+    if shown is not None:
+        listing = lock_listing(listing)
+        if shown != listing_terms_shown(listing):
+            raise Conflict(
+                "listing_changed_since_shown",
+                name=listing.name,
+                days=listing.free_cancel_days,
+                pct=listing.cancel_fee_pct,
+                fields={"description": "changed since shown"},
+            )
     if terms.is_published and not listing.is_published and not listing.images:
         # a tourist chooses a stay by its photos: a listing is opened once it has one (docs/journeys.md)
         raise Conflict("listing_needs_photo", fields={"is_published": "no photo"})

@@ -21,6 +21,7 @@ from shop.phone import is_phone, normalise_phone
 from shop.timeutil import local_date
 from tourism.models import Listing, ListingImage, ListingKind, Session, UnitType
 from tourism.services.availability import Occupancy, Span, read_occupancy
+from tourism.services.host import lock_listing, shown_digest
 from tourism.services.pricing import holidays_between, per_person_total_fen, stay_total_fen
 
 MAX_PHOTOS = 8
@@ -68,14 +69,36 @@ def clean_contact_phone(text: str) -> str:
     return phone
 
 
-def update_listing_place(listing: Listing, place: ListingPlace, *, actor, now: datetime) -> dict:
-    """Address, map point (both coordinates or neither) and contact phone; audited."""
+def listing_place_shown(listing: Listing) -> str:
+    """What a page showed of a listing's place as its 位置与电话 form carries it back (`update_listing_place`'s
+    `shown`)."""
+    return shown_digest(listing.address, listing.lat_e6, listing.lon_e6, listing.contact_phone)
+
+
+def update_listing_place(
+    listing: Listing, place: ListingPlace, *, actor, now: datetime, shown: str | None = None
+) -> dict:
+    """Address, map point (both coordinates or neither) and contact phone; audited.
+
+    `shown`: what the page the form came from showed (`listing_place_shown`). When the place was changed
+    since (the host's other tab or phone), it is refused under the listing's lock (409
+    `listing_place_changed_since_shown`, naming the address and phone stored now), nothing changes."""
     address = clean_address(place.address)
     lat = parse_degrees(place.latitude, limit=90, field="latitude")
     lon = parse_degrees(place.longitude, limit=180, field="longitude")
     if (lat is None) != (lon is None):
         raise ValidationError("coordinates_incomplete", fields={"latitude": "pair"})
     phone = clean_contact_phone(place.contact_phone)
+    if shown is not None:
+        listing = lock_listing(listing)
+        if shown != listing_place_shown(listing):
+            raise Conflict(
+                "listing_place_changed_since_shown",
+                name=listing.name,
+                address=listing.address or "—",
+                phone=listing.contact_phone or "—",
+                fields={"address": "changed since shown"},
+            )
     changes = {}
     for name, new in (("address", address), ("lat_e6", lat), ("lon_e6", lon), ("contact_phone", phone)):
         if getattr(listing, name) != new:
