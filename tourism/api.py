@@ -33,6 +33,7 @@ from shop.errors import ValidationError
 from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
 from tourism.models import MAX_HOST_CANCEL_REASON, Booking
+from tourism.qr import MAX_CHECKIN_TEXT
 from tourism.services.availability import ListingFilter, listing_calendar, payment_methods, search_listings
 from tourism.services.booking import (
     BookingRequest,
@@ -229,7 +230,14 @@ class HostCancelIn(Schema):
 
 
 class CheckInIn(Schema):
-    confirmation_code: str = Field(min_length=1, max_length=12)
+    #: the desk's rule (`tourism.forms.CheckInForm`): a code typed by hand, or the whole text of the guest's QR code
+    confirmation_code: str = Field(
+        min_length=1,
+        max_length=MAX_CHECKIN_TEXT,
+        description="the guest's confirmation code, or the whole text of the guest's QR code "
+        f"(`<booking code>:<confirmation code>`, as a scanner types it; at most {MAX_CHECKIN_TEXT} characters): "
+        "a wrong code, or another booking's QR code, is a 422 `wrong_confirmation_code`",
+    )
     #: A booking paid on arrival (or at the gate): the cash taken from the guest, equal to what is due.
     cash_received_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
 

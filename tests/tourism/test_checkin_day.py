@@ -101,3 +101,32 @@ def test_the_text_of_the_guests_qr_code_checks_the_guest_in_at_the_desk(client, 
     # the same QR code again (a second scan): the guest is in, said so, not "wrong code"
     html = client.post("/host/check-in", data={"confirmation_code": scanned.lower()}).get_data(as_text=True)
     assert "确认码不正确" not in html and "已办理入住" in html
+
+
+def test_the_api_check_in_takes_the_text_of_the_guests_qr_code_as_the_desk_does(client, db, api_token):
+    """`POST /api/v1/bookings/{code}/check-in` reads `confirmation_code` as the desk's 确认码 field does (one limit,
+    `tourism.qr.MAX_CHECKIN_TEXT`, which the spec publishes): the whole text of the guest's QR code checks the
+    guest in (it was refused past 12 characters), another booking's QR code does not, a longer text is a 422."""
+    from tourism.qr import MAX_CHECKIN_TEXT, checkin_text
+
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    today = local_date(now_utc())
+    booking = make_booking(listing, check_in=today, check_out=today + timedelta(days=1), confirmation_code="604219")
+    other = make_booking(listing, check_in=today, check_out=today + timedelta(days=1), confirmation_code="318540")
+    db.session.commit()  # error answers roll the session back: keep the fixture data
+    headers = api_token(host)
+    spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]["CheckInIn"]["properties"]
+    assert spec["confirmation_code"]["maxLength"] == MAX_CHECKIN_TEXT == 40, spec
+    url = f"/api/v1/bookings/{booking.code}/check-in"
+    scanned = checkin_text(booking)
+    assert len(scanned) > 12
+    for text, code in (("1" * (MAX_CHECKIN_TEXT + 1), "validation_error"), (f"{other.code}:604219", None)):
+        res = client.post(url, json={"confirmation_code": text}, headers=headers)
+        assert res.status_code == 422 and res.json["error"]["code"] == (code or "wrong_confirmation_code"), res.json
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    res = client.post(url, json={"confirmation_code": scanned}, headers=headers)
+    assert res.status_code == 200 and res.json["status"] == "checked_in", res.json
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CHECKED_IN
+    assert db.session.get(Booking, other.id).status == BookingStatus.CONFIRMED
