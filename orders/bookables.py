@@ -157,6 +157,11 @@ class BookingLines(Protocol):
         hold nothing (the caller rolls back). Pay on arrival: confirmed at once, as `POST /bookings`."""
         ...
 
+    def placed(self, held: HeldLines) -> None:
+        """The order `held` was made for is flushed (its rows have ids): the bookings confirmed at once (pay on
+        arrival) are the hosts' to prepare for, and tourism tells them (after commit, as `POST /bookings`)."""
+        ...
+
     def mail_attachments(self, order) -> list[tuple[str, bytes, str]]:
         """What the order's own mail attaches for its bookings: the check-in QR code of each booking
         confirmed (file name, PNG, MIME type), as the booking's own mail attaches it. An order's mail

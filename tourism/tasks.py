@@ -1,10 +1,12 @@
-"""Celery tasks of the tourism package: expire unpaid holds, complete stays, booking e-mail, the hosts' daily
-reminder of bookings whose arrival day passed while still confirmed.
+"""Celery tasks of the tourism package: expire unpaid holds, complete stays, booking e-mail, the host's mail of
+each booking confirmed or canceled, the hosts' daily reminder of bookings whose arrival day passed while still
+confirmed.
 
 Each makes its effect once even if it runs twice (outbox re-publish, worker killed mid-task):
 expiry and completion lock and re-check each booking (and the ledger credits a line once); the
 confirmation e-mail is sent once per task id (`shop.mail.send_once`), also when it runs in a batch
-(`send_booking_mails`, `shop.mail.send_many`); the reminder once per host and day (its key, `overdue_mail_key`).
+(`send_booking_mails`, `shop.mail.send_many`), and so is the host's mail of a booking confirmed or canceled
+(`send_host_booking_mail`); the reminder once per host and day (its key, `overdue_mail_key`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from shop.mail import render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.timeutil import local_date, now_utc
 from shop.urls import external_url
-from tourism.models import Booking
+from tourism.models import Booking, BookingStatus, Listing
 from tourism.qr import checkin_qr
-from tourism.services.booking import LATE_CHECK_IN_DAYS
+from tourism.services.booking import HOST_MAIL_CANCELED, HOST_MAIL_CONFIRMED, LATE_CHECK_IN_DAYS
 from tourism.services.booking import complete_stays as complete
 from tourism.services.booking import expire_holds as expire
 from tourism.services.host import overdue_arrivals
@@ -118,6 +120,65 @@ def _booking_mail(booking):
         subject = _("预订确认 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
         body = render_mail("emails/booking_confirmation.txt", booking=booking)
     return booking.user.email, subject, body, [checkin_qr(booking)]
+
+
+@shared_task(
+    name="tourism.tasks.send_host_booking_mail",
+    bind=True,
+    autoretry_for=MAIL_RETRY_ON,
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_host_booking_mail(self, booking_id: int, event: str) -> bool:
+    """Tell the listing's host of a booking of theirs (`event`: "confirmed", a booking to prepare for; "canceled",
+    its guest, or the shop, called it off), in the host's language, once per task id (`send_once`, as the guest's booking
+    mail: the service queues it only in the step that makes the change). A booking no longer confirmed when
+    the mail goes (canceled meanwhile: its own mail tells) gets no confirmation mail. Returns whether a mail
+    was sent."""
+    booking = _bookings_for_host_mail(booking_id)
+    mail = _host_booking_mail(booking, event) if booking is not None else None
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    if mail is None:
+        return False
+    return send_once(task_mail_key(self), *mail)
+
+
+def _bookings_for_host_mail(booking_id: int):
+    """The booking with its listing and host, guest, room type and session: one statement."""
+    return db.session.scalar(
+        sa.select(Booking)
+        .where(Booking.id == booking_id)
+        .options(
+            joinedload(Booking.listing).joinedload(Listing.host),
+            joinedload(Booking.user),
+            joinedload(Booking.unit_type),
+            joinedload(Booking.session),
+        )
+    )
+
+
+def _host_booking_mail(booking, event: str):
+    """(address, subject, text) of the host's mail of `event`, or None (no host address, an account closed, a
+    confirmation overtaken by a cancellation). What the host's desk shows of the booking and no more: its
+    number, the guest's name as the desk shows it, what, when, how many, the cash to take on arrival."""
+    host = booking.listing.host
+    if host is None or not host.email or not host.is_active_account:
+        return None
+    if event == HOST_MAIL_CONFIRMED and booking.status not in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
+        return None
+    with force_locale(host.locale or "zh_CN"):  # no request here: the host's language
+        if event == HOST_MAIL_CANCELED:
+            subject = _("预订已取消 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
+        else:
+            subject = _("新预订 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
+        body = render_mail(
+            "emails/booking_host.txt",
+            host=host,
+            booking=booking,
+            canceled=event == HOST_MAIL_CANCELED,
+            desk_url=external_url("tourism.host_home"),
+        )
+    return host.email, subject, body
 
 
 @shared_task(name="tourism.tasks.remind_overdue_arrivals")

@@ -611,6 +611,8 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     events = [(subject, None, to_status, "") for subject, to_status in initial]
     events += list(held.events) if held else []
     record_statuses(events, actor=actor, now=now)
+    if held:
+        booking_lines().placed(held)  # the rows have ids: the hosts of bookings confirmed at once are told
     if lines:
         _add_sold_counts(wanted)
     notify(order, "placed")  # the one mail of the order, its bookings' codes included (not a booking mail too)

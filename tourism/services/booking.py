@@ -716,6 +716,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     if confirm:
         # a booking of its own form: no order mail, its one mail is the booking mail (the outbox: kept if Redis is down)
         enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)
+        _tell_host(booking, HOST_MAIL_CONFIRMED)
     return booking
 
 
@@ -831,7 +832,8 @@ def _new_confirmation_code(booking: Booking) -> str:
 def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = "") -> Booking:
     """held (or expired and re-held) -> confirmed, with a confirmation code. No booking mail: the
     payment that confirms it mails the order (`orders.tasks.send_order_mail`, kind `paid`), its
-    bookings' codes and QR codes included — one mail for the one payment."""
+    bookings' codes and QR codes included — one mail for the one payment. Its host is mailed that it
+    has a booking to prepare for (`_tell_host`), once: only the step that confirms it gets here."""
     with db.session.no_autoflush:  # the clash check reads other bookings only: one flush below
         code = _new_confirmation_code(booking)
     transition(booking, BookingStatus.CONFIRMED, actor=actor, now=now, note=note)
@@ -839,7 +841,23 @@ def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = 
     booking.confirmed_at = now
     booking.expires_at = None
     db.session.flush()
+    _tell_host(booking, HOST_MAIL_CONFIRMED)
     return booking
+
+
+#: The events of a booking its host is mailed (`tourism.tasks.send_host_booking_mail`): confirmed — a booking to
+#: prepare for (paid by card, or placed to pay on arrival or at the gate; never a hold waiting for its card
+#: payment) — and canceled by its guest (or the shop's staff) after that.
+HOST_MAIL_CONFIRMED = "confirmed"
+HOST_MAIL_CANCELED = "canceled"
+
+
+def _tell_host(booking: Booking, event: str) -> None:
+    """Mail the booking's host of `event` after commit: one outbox row here, nothing else in the request. Called
+    only by the step that makes the change (a confirmation, a cancellation), which happens once for a booking, so
+    a retried request or webhook that changes nothing queues nothing; the task sends once per message
+    (`shop.mail.send_once`)."""
+    enqueue_after_commit("tourism.tasks.send_host_booking_mail", booking.id, event)
 
 
 #: A booking whose confirmation code (and check-in QR code) its order's mail shows: confirmed, or checked in.
@@ -1142,6 +1160,9 @@ def cancel_booking(
     quote = cancel_quote(booking, now=now)
     if full_refund:
         quote = CancelQuote(refund_fen=quote.refund_fen + quote.fee_fen, fee_fen=0, is_free=True)
+    # the host prepares for a confirmed booking (a hold was never theirs to prepare for); the shop's full refund
+    # of a late payment undoes a confirmation of this very step, which the host is not told of either
+    tell_host = booking.status == BookingStatus.CONFIRMED and not full_refund
     transition(
         booking,
         BookingStatus.CANCELED,
@@ -1151,6 +1172,8 @@ def cancel_booking(
     )
     booking.canceled_at = now
     booking.expires_at = None
+    if tell_host:
+        _tell_host(booking, HOST_MAIL_CANCELED)
     if order is None:
         db.session.flush()
         return quote
@@ -1830,6 +1853,12 @@ class CartBookings:
                 held.expires_at = min(held.expires_at or booking.expires_at, booking.expires_at)
             held.events += events
         return held
+
+    def placed(self, held: HeldLines) -> None:
+        # bookings confirmed at once (pay on arrival, at the gate): their hosts are told, as for `POST /bookings`
+        for row in held.rows:
+            if isinstance(row, Booking) and row.status == BookingStatus.CONFIRMED:
+                _tell_host(row, HOST_MAIL_CONFIRMED)
 
     def mail_attachments(self, order) -> list[tuple[str, bytes, str]]:
         return [
