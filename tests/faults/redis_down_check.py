@@ -4,8 +4,9 @@ While a private redis-server is down: anonymous pages still render (page cache),
 rate-limited (in-memory fallback) and never 500, orders and bookings are taken and their e-mail
 tasks wait in the outbox, `flask outbox drain` says the broker is unreachable. Once it is back:
 the drain publishes every task, one of them twice (as when a delete after publishing fails), and a
-real Celery worker delivers each mail exactly once to an SMTP sink. Then, with production's relay,
-two more orders' mails reach the worker as one batch and are sent once each.
+real Celery worker delivers each mail (the order's, the guest's and the host's of the booking) exactly
+once to an SMTP sink. Then, with production's relay, two more orders' mails reach the worker as one
+batch and are sent once each.
 """
 
 from __future__ import annotations
@@ -85,7 +86,11 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
     )
     assert booking.status_code == 201, booking.json
     rows = {r.task_name: r for r in committed_db.session.scalars(sa.select(OutboxMessage))}
-    assert {"orders.tasks.send_order_mail", "tourism.tasks.send_booking_mail"} <= set(rows)
+    assert {
+        "orders.tasks.send_order_mail",
+        "tourism.tasks.send_booking_mail",
+        "tourism.tasks.send_host_booking_mail",
+    } <= set(rows)
     order_mail = rows["orders.tasks.send_order_mail"]
     copy = (order_mail.task_name, order_mail.args, order_mail.kwargs, order_mail.task_id)
     committed_db.session.commit()
@@ -97,7 +102,7 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
     up = app.test_cli_runner().invoke(args=["outbox", "drain", "--min-age", "0"])
     assert up.exit_code == 0 and f"published {len(rows)}" in up.output, up.output
     shop.outbox.publish(*copy)  # the same task once more: published, then its DELETE failed
-    assert redis_server.client(1).llen("celery") == 3  # two mails + the repeat ("search" has the rest)
+    assert redis_server.client(1).llen("celery") == 4  # three mails + the repeat ("search" has the rest)
     assert browser.get("/").status_code == 200
     committed_db.session.remove()  # end this thread's transaction (on SQLite it holds the write lock)
     with start_worker(
@@ -109,12 +114,14 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
         loglevel="WARNING",
         shutdown_timeout=10,
     ):
-        assert wait_for(lambda: len(sink.messages) >= 2 and redis_server.client(1).llen("celery") == 0, 20)
+        assert wait_for(lambda: len(sink.messages) >= 3 and redis_server.client(1).llen("celery") == 0, 20)
         assert wait_for(lambda: False, 1.0) is False  # give a repeat the time to arrive
         bodies = [message_text(m) for m in sink.messages]
-        assert len(bodies) == 2, bodies  # one order mail, one booking mail: the repeat sent nothing
+        assert len(bodies) == 3, (
+            bodies
+        )  # the order's mail, the guest's and the host's of the booking: the repeat sent nothing
         assert sum(order.json["id"] in b for b in bodies) == 1
-        assert sum(booking.json["code"] in b for b in bodies) == 1
+        assert sum(booking.json["code"] in b for b in bodies) == 2  # the guest's mail and the host's
 
         # production's relay: orders taken now are published a moment later, their mails in one batch
         monkeypatch.setattr(shop.outbox, "relay", shop.outbox.Relay(0.2))
@@ -135,9 +142,9 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
             for _ in range(2)
         ]
         assert [r.status_code for r in more] == [201, 201]
-        assert wait_for(lambda: len(sink.messages) >= 4, 20)
+        assert wait_for(lambda: len(sink.messages) >= 5, 20)
         assert wait_for(lambda: False, 1.0) is False
-    bodies = [message_text(m) for m in sink.messages[2:]]
+    bodies = [message_text(m) for m in sink.messages[3:]]
     assert len(bodies) == 2 and all(sum(r.json["id"] in b for b in bodies) == 1 for r in more), bodies
     assert names.count(shop.outbox.RUN_BATCH) == 1 and "orders.tasks.send_order_mail" not in names, names
     assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
