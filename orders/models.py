@@ -15,6 +15,9 @@ from shop.columns import fk, pk
 from shop.extensions import db
 from shop.schema import append_only, register_postgres_ddl
 
+#: The currency of every amount the shop takes: orders, payments and refunds (ISO 4217; `*_fen` are its hundredths).
+CURRENCY = "CNY"
+
 
 class Address(db.Model):
     """A user's address book entry."""
@@ -156,7 +159,7 @@ class Order(db.Model):
     subtotal_fen: Mapped[int] = mapped_column(sa.BigInteger)
     shipping_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
+    currency: Mapped[str] = mapped_column(sa.String(3), default=CURRENCY)
     expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
@@ -337,7 +340,7 @@ class OrderPayment(db.Model):
     provider: Mapped[str] = mapped_column(sa.String(16))  # stripe | station_cash | cod | bank_transfer
     state: Mapped[str] = mapped_column(sa.String(12), default=PaymentState.CREATED)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
+    currency: Mapped[str] = mapped_column(sa.String(3), default=CURRENCY)
     #: The PaymentIntent id (pi_...), or a bank transfer's reference (流水号) once recorded; unique.
     provider_ref: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
     client_secret: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)

@@ -22,6 +22,7 @@ from flask import current_app, request
 from pydantic import BaseModel, Field
 
 from orders.api import OrderOut, one_order_out, order_for_output, own_order
+from orders.models import CURRENCY
 from orders.providers import (
     InvalidEvent,
     InvalidSignature,
@@ -79,10 +80,6 @@ def provider_error(exc: ProviderError) -> DomainError:
     if isinstance(exc, ProviderUnavailable):
         return payment_unavailable()
     return PaymentProviderError("payment_error")
-
-
-#: The currency of every amount the shop takes (orders.models: a payment's and a refund's default).
-CURRENCY = "CNY"
 
 
 class PaymentsConfigOut(BaseModel):

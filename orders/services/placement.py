@@ -39,6 +39,7 @@ from catalog.papers import PapersMissing, gaps_of, papers_ok_clause
 from catalog.services import benefit_split
 from orders.bookables import ARRIVAL, BookingItem, booking_lines, item_of
 from orders.models import (
+    CURRENCY,
     Cart,
     Delivery,
     LineStatus,
@@ -514,7 +515,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         subtotal_fen=q.subtotal_fen,
         shipping_fen=sum(q.shipping_fen.values()),
         total_fen=q.total_fen,
-        currency="CNY",
+        currency=CURRENCY,
         expires_at=expires_at,
         created_at=now,
         paid_at=None,
@@ -581,7 +582,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         provider="stripe" if is_card else str(method),
         state=PaymentState.CREATED if is_card or on_arrival else PaymentState.PENDING,
         amount_fen=order.total_fen,
-        currency="CNY",
+        currency=CURRENCY,
         client_secret=None,
         refunded_fen=0,
         created_at=now,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from catalog.services import benefit_split
 from ledger.services import KEPT_LATE_CANCEL, KEPT_NO_SHOW, credit_kept, credit_line
 from orders.bookables import BookingQuote, HeldLines, LineCancel, Outcome, SessionChoice
-from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
+from orders.models import CURRENCY, LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.providers import ProviderError
 from orders.providers import card_payments_enabled as enabled
 from orders.services.common import notify
@@ -670,7 +670,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         subtotal_fen=total,
         shipping_fen=0,
         total_fen=total,
-        currency="CNY",
+        currency=CURRENCY,
         expires_at=expires_at,
         created_at=now,
     )
@@ -694,7 +694,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         provider="cod" if req.pay_on_arrival else "stripe",
         state=PaymentState.CREATED,
         amount_fen=total,
-        currency="CNY",
+        currency=CURRENCY,
         refunded_fen=0,
         created_at=now,
     )
