@@ -11,8 +11,8 @@ import logging
 
 import sqlalchemy as sa
 from celery import shared_task
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from catalog.papers import ProductDocument, kind_label
 from catalog.papers import remind_expiring_papers as find_due
@@ -20,7 +20,7 @@ from shop.auth.models import Role, User
 from shop.db import commit
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
-from shop.mail import send_once
+from shop.mail import in_language_of, send_once
 from shop.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def send_paper_reminder(self, document_id: int, threshold: int, days_left: int) 
     ).all()
     mails = []
     for user in operators:
-        with force_locale(user.locale or "zh_CN"):
+        with in_language_of(user):
             what = dict(name=product.name, kind=kind_label(document.kind), day=document.valid_until.isoformat())
             subject = _("「%(name)s」的%(kind)s将于 %(day)s 到期", **what)
             body = "\n".join(

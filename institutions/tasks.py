@@ -2,7 +2,7 @@
 verification (`services.notices` enqueues them after the commit).
 
 A task takes ids, loads and only reads: the step was committed by the request. It writes each mail in
-its recipient's language (`force_locale`, Chinese when the account has none) and sends it once per
+its recipient's language (`shop.mail.in_language_of`, Chinese when the account has none) and sends it once per
 task id (`shop.mail.send_once`; `notify_approvers`, one task for all the approvers, once per task id and
 approver, `shop.mail.send_many`), however often the outbox or a redelivery runs it. Links are built
 from SITE_URL (`shop.urls.external_url`).
@@ -11,7 +11,6 @@ from SITE_URL (`shop.urls.external_url`).
 from __future__ import annotations
 
 from celery import shared_task
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -23,7 +22,7 @@ from shop.auth.models import User
 from shop.extensions import db
 from shop.filters import local_dt
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
-from shop.mail import Mail, MailsLeft, send_many, send_once, task_mail_key
+from shop.mail import Mail, MailsLeft, in_language_of, send_many, send_once, task_mail_key
 from shop.money import format_yuan
 from shop.urls import external_url
 
@@ -112,7 +111,7 @@ def notify_organisation(self, organisation_id: int, status: str) -> None:
 
 def organisation_mail(organisation: Organisation, user: User) -> tuple[str, str, str]:
     """(address, subject, text) of the mail telling `user` the county office's decision, in their language."""
-    with force_locale(user.locale or "zh_CN"):  # no request here: the recipient's language
+    with in_language_of(user):  # no request here: the recipient's language
         if organisation.status == OrganisationStatus.APPROVED:
             subject = _("[乡村e线] 单位「%(name)s」已通过审核", name=organisation.name)
             lines = [
@@ -160,7 +159,7 @@ def _written(
 ) -> tuple[str, str, str]:
     """(address, subject, text) of the `event` mail to `user`, in their language (`placed`: the order
     an `order_canceled` mail names)."""
-    with force_locale(user.locale or "zh_CN"):  # no request here: the recipient's language
+    with in_language_of(user):  # no request here: the recipient's language
         if event == PurchaseEvent.SUBMITTED:
             subject = _("[乡村e线] 采购单 %(id)s 待审批", id=purchase.id)
             lines = _submitted_lines(purchase)

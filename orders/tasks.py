@@ -12,7 +12,6 @@ import logging
 
 import sqlalchemy as sa
 from celery import shared_task
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
@@ -31,7 +30,7 @@ from shop.db import commit, rollback
 from shop.extensions import db
 from shop.history import history_of
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
-from shop.mail import render_mail, send_batch, send_once, task_mail_key
+from shop.mail import in_language_of, render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.timeutil import now_utc
 from shop.urls import external_url
@@ -282,7 +281,7 @@ def _order_mail(
         for line in order.lines
         if (line.id in recall.line_ids if recall is not None else line_id is None or line.id == line_id)
     ]
-    with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
+    with in_language_of(order.user):  # no request here: the buyer's language
         body = render_mail(
             template,
             order=order,

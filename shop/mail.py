@@ -24,6 +24,7 @@ from email.utils import make_msgid
 import sqlalchemy as sa
 from celery import shared_task
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -119,6 +120,13 @@ def render_mail(template: str, **context) -> str:
     runs for pages (labels of pages' widgets a mail never shows, computed for every render). A mail
     template uses only what it is given."""
     return current_app.jinja_env.get_template(template).render(**context)
+
+
+def in_language_of(user):
+    """A mail's text in its recipient's language: `with in_language_of(user): ...` renders subject and body
+    in `user.locale`, or the app's default (BABEL_DEFAULT_LOCALE) for an account that never chose one. A task
+    has no request whose language it could take."""
+    return force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def mail_key(task_name: str, task_id: str) -> str:

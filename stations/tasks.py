@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -20,7 +19,7 @@ from shop.db import commit, rollback
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
-from shop.mail import send_once, task_mail_key
+from shop.mail import in_language_of, send_once, task_mail_key
 from shop.timeutil import now_utc
 from stations.services import recalls
 from stations.services.fulfilment import status_label
@@ -53,7 +52,7 @@ def notify_shipment(self, shipment_id: int, event: str) -> None:
     if shipment is None or shipment.order is None or shipment.order.user is None:
         return
     order = shipment.order
-    with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
+    with in_language_of(order.user):  # no request here: the buyer's language
         subject = str(SUBJECTS.get(event, _l("您的订单 {code} 有更新"))).format(code=order.code)
         lines = [
             _("订单号: %(code)s", code=order.code),
@@ -91,7 +90,7 @@ def notify_line_canceled(self, line_id: int, reason: str) -> None:
     if line is None or line.order is None or line.order.user is None:
         return
     order = line.order
-    with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
+    with in_language_of(order.user):  # no request here: the buyer's language
         body = "\n".join(
             [
                 _("订单号: %(code)s", code=order.code),

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from celery import shared_task
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import joinedload
 
 from shop.auth.models import User
@@ -22,7 +22,7 @@ from shop.celery import enqueue_after_commit
 from shop.db import commit
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
-from shop.mail import render_mail, send_batch, send_once, task_mail_key
+from shop.mail import in_language_of, render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.timeutil import local_date, now_utc
 from shop.urls import external_url
@@ -88,7 +88,7 @@ def _canceled_mail(booking, why: str):
     if not booking.user.email:
         return None
     order_url = external_url("orders.order_detail", code=booking.order.code) if booking.order_id else ""
-    with force_locale(booking.user.locale or "zh_CN"):
+    with in_language_of(booking.user):
         subject = _("预订已被接待户取消 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
         body = render_mail("emails/booking_canceled.txt", booking=booking, why=why, order_url=order_url)
     return booking.user.email, subject, body
@@ -116,7 +116,7 @@ def _booking_mail(booking):
     for a booking without a confirmation code (not confirmed)."""
     if not booking.confirmation_code or not booking.user.email:
         return None
-    with force_locale(booking.user.locale or "zh_CN"):  # no request here: the guest's language
+    with in_language_of(booking.user):  # no request here: the guest's language
         subject = _("预订确认 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
         body = render_mail("emails/booking_confirmation.txt", booking=booking)
     return booking.user.email, subject, body, [checkin_qr(booking)]
@@ -166,7 +166,7 @@ def _host_booking_mail(booking, event: str):
         return None
     if event == HOST_MAIL_CONFIRMED and booking.status not in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
         return None
-    with force_locale(host.locale or "zh_CN"):  # no request here: the host's language
+    with in_language_of(host):  # no request here: the host's language
         if event == HOST_MAIL_CANCELED:
             subject = _("预订已取消 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
         else:
@@ -224,7 +224,7 @@ def _overdue_mail(host, *, now):
     overdue = overdue_arrivals(host, now=now)
     if not overdue.bookings or not host.email:
         return None
-    with force_locale(host.locale or "zh_CN"):
+    with in_language_of(host):
         subject = ngettext(
             "待处理：%(num)s 个预订的到店日已过",
             "待处理：%(num)s 个预订的到店日已过",
